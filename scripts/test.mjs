@@ -36,7 +36,6 @@ if (missing.length > 0) {
 const steps = [
   ["lint", "npx", ["eslint", "."]],
   ["type-check", "npx", ["tsc", "-p", "tsconfig.json", "--noEmit"]],
-  ["build", "npx", ["tsc", "-p", "tsconfig.build.json"]],
   ["tests", "npx", ["vitest", "run", ...process.argv.slice(2)]],
 ];
 for (const [name, cmd, args] of steps) {

@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# Passerelle: multi-stage build, non-root runtime, healthcheck on /health/live.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+# Native addons (pkcs11js) build against the image's Node headers.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    DATA_DIR=/var/lib/passerelle
+WORKDIR /app
+RUN groupadd --system passerelle && useradd --system --gid passerelle --home-dir /var/lib/passerelle passerelle \
+  && mkdir -p /var/lib/passerelle && chown passerelle:passerelle /var/lib/passerelle
+COPY --from=build --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /app/dist ./dist
+COPY --chown=root:root package.json README.md ./
+USER passerelle
+VOLUME ["/var/lib/passerelle"]
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["start"]

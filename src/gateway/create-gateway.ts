@@ -1,0 +1,226 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { ServerOptions as HttpsServerOptions } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
+import type { DestinationStream, Logger } from "pino";
+import { FileAuditSink, PatientPseudonymiser, type AuditSink } from "../audit/index.js";
+import { ConfigError, hashApiKey, loadConfig, type ConfigIssue, type GatewayConfig } from "../config/index.js";
+import { buildApp } from "../http/app.js";
+import { CallerDirectory } from "../http/auth/callers.js";
+import type { SandboxDescription } from "../http/routes/sandbox.js";
+import { createLogger } from "../observability/logger.js";
+import { GatewayMetrics } from "../observability/metrics.js";
+import { builtInSimulators, startSandbox, type RunningSandbox, type SimulatorDefinition } from "../sandbox/index.js";
+import { UpstreamClient } from "../transport/index.js";
+import { createVault, type Vault } from "../vault/index.js";
+import { packageVersion } from "../version.js";
+import { UpstreamRegistry } from "./upstreams.js";
+
+export interface CreateGatewayOptions {
+  /** A validated configuration; when absent it is loaded from `env` (default process.env). */
+  config?: GatewayConfig;
+  env?: Record<string, string | undefined>;
+  /** Use this logger instead of creating one (embedding). */
+  logger?: Logger;
+  /** Where the created logger writes (default stdout). */
+  logDestination?: DestinationStream;
+  /** Sandbox profile: the simulators to start (default: all built-in ones). */
+  simulators?: SimulatorDefinition[];
+  /** Extra service routes mounted under /v1 (after caller authentication). */
+  v1Plugins?: FastifyPluginAsync[];
+}
+
+export interface SandboxHandle {
+  readonly demoApiKey: string;
+  readonly sandbox: RunningSandbox;
+  describe(): SandboxDescription;
+}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly config: GatewayConfig;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly vault: Vault;
+  readonly audit: AuditSink;
+  readonly upstreams: UpstreamRegistry;
+  /** Present in the sandbox profile. */
+  readonly sandbox: SandboxHandle | undefined;
+  /** Starts listening on config.host:config.port; resolves to the base URL. */
+  listen(): Promise<string>;
+  /** Graceful: stops accepting, lets in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), closes the vault. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every part from the configuration, in order,
+ * and tears down what was started if a later part fails.
+ *
+ * @example
+ * ```ts
+ * import { createGateway } from "passerelle";
+ * const gateway = await createGateway({ env: { PORT: "0" } });
+ * const url = await gateway.listen();
+ * // ... later
+ * await gateway.close();
+ * ```
+ */
+export async function createGateway(options: CreateGatewayOptions = {}): Promise<Gateway> {
+  const config = options.config ?? loadConfig(options.env ? { env: options.env } : {});
+  const logger =
+    options.logger ??
+    createLogger({ level: config.effectiveLogLevel, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const metrics = new GatewayMetrics();
+  const version = packageVersion();
+  const cleanups: Array<() => Promise<void>> = [];
+  const undo = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => logger.warn({ err }, "cleanup failed"));
+  };
+
+  try {
+    const https = readHttpsOptions(config);
+
+    let sandbox: RunningSandbox | undefined;
+    if (config.profile === "sandbox") {
+      sandbox = await startSandbox({
+        dataDir: config.dataDir,
+        simulators: options.simulators ?? builtInSimulators(),
+        host: config.sandboxHost,
+        logger: logger.child({ component: "sandbox" }),
+      });
+      const started = sandbox;
+      cleanups.push(() => started.close());
+    }
+
+    const vault = createVault({ url: config.vaultUrl, key: config.vaultKey, maxEntries: config.vaultMaxEntries, metrics });
+    cleanups.push(() => vault.close());
+
+    const audit = await FileAuditSink.open({ path: config.auditFile, pseudonymiser: new PatientPseudonymiser(config.auditKey), metrics });
+    cleanups.push(() => audit.close());
+
+    const upstreams = new UpstreamRegistry();
+    cleanups.push(() => upstreams.close());
+    if (sandbox) {
+      for (const sim of sandbox.simulators) {
+        upstreams.add(new UpstreamClient({ name: sim.id, baseUrl: sim.url, tls: { ca: sandbox.pki.rootCertPem }, metrics }));
+      }
+    }
+
+    const apiKeys = [...config.apiKeys];
+    let sandboxHandle: SandboxHandle | undefined;
+    if (sandbox) {
+      const demoApiKey = config.sandboxApiKey ?? `psk_sandbox_${randomBytes(24).toString("base64url")}`;
+      apiKeys.push({ id: "sandbox-demo", sha256: hashApiKey(demoApiKey), roles: ["admin"] });
+      const running = sandbox;
+      sandboxHandle = {
+        demoApiKey,
+        sandbox: running,
+        describe: () => ({
+          profile: "sandbox",
+          demoApiKey,
+          trustAnchorPem: running.pki.rootCertPem,
+          simulators: running.simulators.map((s) => ({
+            id: s.id,
+            title: s.title,
+            country: s.country,
+            url: s.url,
+            testUsers: s.testUsers.map((u) => ({ ...u })),
+          })),
+        }),
+      };
+    }
+    const callers = new CallerDirectory(apiKeys, config.clientCertCallers);
+
+    let shuttingDown = false;
+    const handle = sandboxHandle;
+    const app = await buildApp(config, {
+      logger,
+      metrics,
+      vault,
+      audit,
+      upstreams,
+      callers,
+      version,
+      ...(handle ? { sandbox: () => handle.describe() } : {}),
+      ...(options.v1Plugins ? { v1Plugins: options.v1Plugins } : {}),
+      ...(https ? { https } : {}),
+      isShuttingDown: () => shuttingDown,
+    });
+    cleanups.push(() => app.close());
+    await app.ready();
+
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      config,
+      logger,
+      metrics,
+      vault,
+      audit,
+      upstreams,
+      sandbox: sandboxHandle,
+      async listen() {
+        await app.listen({ host: config.host, port: config.port });
+        const address = app.server.address() as AddressInfo;
+        const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+        return `${https ? "https" : "http"}://${host}:${address.port}`;
+      },
+      close() {
+        closing ??= (async () => {
+          shuttingDown = true;
+          const drained = await closeWithin(app, config.shutdownTimeoutMs);
+          if (!drained) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, "shutdown timeout: closed remaining connections");
+          cleanups.pop(); // app.close() already done
+          await undo();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
+
+/** app.close() waits for in-flight requests; past the budget, cut the remaining connections. */
+async function closeWithin(app: FastifyInstance, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const closed = app.close().then(() => true as const);
+  const drained = await Promise.race([closed, timedOut]);
+  clearTimeout(timer);
+  if (!drained) {
+    app.server.closeAllConnections();
+    await closed;
+  }
+  return drained;
+}
+
+function readHttpsOptions(config: GatewayConfig): HttpsServerOptions | undefined {
+  if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return undefined;
+  const issues: ConfigIssue[] = [];
+  const read = (name: string, file: string): Buffer | undefined => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      issues.push({ name, received: JSON.stringify(file), expected: `a readable file (${(err as NodeJS.ErrnoException).code ?? "error"})` });
+      return undefined;
+    }
+  };
+  const cert = read("TLS_CERT_FILE", config.tlsCertFile);
+  const key = read("TLS_KEY_FILE", config.tlsKeyFile);
+  const ca = config.tlsClientCaFile !== undefined ? read("TLS_CLIENT_CA_FILE", config.tlsClientCaFile) : undefined;
+  if (issues.length > 0) throw new ConfigError(issues);
+  return {
+    cert,
+    key,
+    ...(config.tlsKeyPassword !== undefined ? { passphrase: config.tlsKeyPassword } : {}),
+    ...(ca ? { ca } : {}),
+    minVersion: "TLSv1.2",
+    requestCert: config.tlsClientAuth !== "none",
+    rejectUnauthorized: config.tlsClientAuth === "required",
+  };
+}

@@ -1,0 +1,260 @@
+import { Writable } from "node:stream";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
+import { Type } from "typebox";
+import { afterEach, describe, expect, it } from "vitest";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { MemoryAuditSink, PatientPseudonymiser } from "../audit/index.js";
+import { hashApiKey, loadConfig } from "../config/index.js";
+import { UpstreamRegistry } from "../gateway/upstreams.js";
+import { createLogger } from "../observability/logger.js";
+import { GatewayMetrics } from "../observability/metrics.js";
+import { MemoryVault, VaultCipher } from "../vault/index.js";
+import { buildApp } from "./app.js";
+import { CallerDirectory } from "./auth/callers.js";
+
+const ADMIN_KEY = "admin-key-0123456789";
+const USER_KEY = "user-key-0123456789";
+
+interface Built {
+  app: FastifyInstance;
+  logs: string[];
+  audit: MemoryAuditSink;
+}
+const apps: FastifyInstance[] = [];
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.close();
+});
+
+const testRoutes: FastifyPluginAsync = async (v1) => {
+  v1.post(
+    "/echo",
+    {
+      schema: {
+        body: Type.Object(
+          { name: Type.String({ minLength: 1 }), age: Type.Integer({ minimum: 0 }), nested: Type.Optional(Type.Object({ ok: Type.Boolean() })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ name: Type.String() }) },
+      },
+    },
+    async (request) => ({ name: (request.body as { name: string }).name }),
+  );
+  v1.get("/slow", async (request) => {
+    await new Promise((resolve) => setTimeout(resolve, 2_000).unref());
+    return { aborted: request.signal.aborted };
+  });
+  v1.get("/boom", async () => {
+    throw new Error("database password=hunter2 leaked in message");
+  });
+};
+
+async function build(env: Record<string, string> = {}): Promise<Built> {
+  const config = loadConfig({ env: { RATE_LIMIT_PER_MINUTE: "0", REQUEST_TIMEOUT_MS: "300", ...env } });
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(chunk.toString());
+      cb();
+    },
+  });
+  const metrics = new GatewayMetrics({ processMetrics: false });
+  const audit = new MemoryAuditSink({ pseudonymiser: new PatientPseudonymiser(config.auditKey) });
+  const app = await buildApp(config, {
+    logger: createLogger({ level: "info", destination }),
+    metrics,
+    vault: new MemoryVault({ cipher: new VaultCipher(config.vaultKey), maxEntries: 1000 }),
+    audit,
+    upstreams: new UpstreamRegistry(),
+    callers: new CallerDirectory(
+      [
+        { id: "ops", sha256: hashApiKey(ADMIN_KEY), roles: ["admin"] },
+        { id: "acme-pms", sha256: hashApiKey(USER_KEY), roles: [] },
+      ],
+      [],
+    ),
+    version: "0.0.0-test",
+    v1Plugins: [testRoutes],
+  });
+  apps.push(app);
+  return { app, logs, audit };
+}
+
+function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, status: number, code: string) {
+  expect(res.statusCode).toBe(status);
+  expect(res.headers["content-type"]).toBe("application/problem+json; charset=utf-8");
+  const body = res.json() as Record<string, unknown>;
+  expect(body.status).toBe(status);
+  expect(body.code).toBe(code);
+  expect(body.type).toBe(`https://passerelle.dev/problems/${code.replace("PASSERELLE_", "").toLowerCase().replaceAll("_", "-")}`);
+  expect(typeof body.title).toBe("string");
+  expect(typeof body.detail).toBe("string");
+  expect(body.requestId).toBe(res.headers["x-request-id"]);
+  return body;
+}
+
+const auth = { "x-api-key": USER_KEY };
+
+describe("problem+json for every failure", () => {
+  it("malformed JSON → 400 PASSERELLE_MALFORMED_BODY", async () => {
+    const { app } = await build();
+    const res = await app.inject({ method: "POST", url: "/v1/echo", headers: { ...auth, "content-type": "application/json" }, payload: '{"name":' });
+    expectProblem(res, 400, "PASSERELLE_MALFORMED_BODY");
+  });
+
+  it("wrong content type → 415", async () => {
+    const { app } = await build();
+    const res = await app.inject({ method: "POST", url: "/v1/echo", headers: { ...auth, "content-type": "text/csv" }, payload: "a,b" });
+    expectProblem(res, 415, "PASSERELLE_UNSUPPORTED_MEDIA_TYPE");
+  });
+
+  it("body over BODY_LIMIT_BYTES → 413", async () => {
+    const { app } = await build({ BODY_LIMIT_BYTES: "1024" });
+    const res = await app.inject({ method: "POST", url: "/v1/echo", headers: auth, payload: { name: "x".repeat(2000), age: 1 } });
+    expectProblem(res, 413, "PASSERELLE_PAYLOAD_TOO_LARGE");
+  });
+
+  it("unknown route → 404; known path with another method → 405 with Allow", async () => {
+    const { app } = await build();
+    const nf = await app.inject({ method: "GET", url: "/v1/nothing-here" });
+    expectProblem(nf, 404, "PASSERELLE_NOT_FOUND");
+    const na = await app.inject({ method: "DELETE", url: "/health/live" });
+    const body = expectProblem(na, 405, "PASSERELLE_METHOD_NOT_ALLOWED");
+    expect(na.headers.allow).toBe("GET, HEAD");
+    expect(body.detail).toContain("DELETE is not allowed on /health/live");
+  });
+
+  it("schema violations list every offending field with a JSON pointer", async () => {
+    const { app } = await build();
+    const res = await app.inject({ method: "POST", url: "/v1/echo", headers: auth, payload: { name: "", age: -1, extra: 1, nested: { ok: "yes" } } });
+    const body = expectProblem(res, 400, "PASSERELLE_VALIDATION");
+    const errors = body.errors as Array<{ in: string; pointer: string; detail: string }>;
+    expect(errors.map((e) => `${e.in}:${e.pointer}`).sort()).toEqual(["body:/age", "body:/extra", "body:/name", "body:/nested/ok"]);
+    expect(errors.find((e) => e.pointer === "/extra")?.detail).toBe("is not an accepted property");
+    const missing = await app.inject({ method: "POST", url: "/v1/echo", headers: auth, payload: { age: 3 } });
+    expect((expectProblem(missing, 400, "PASSERELLE_VALIDATION").errors as unknown[])).toEqual([{ in: "body", pointer: "/name", detail: "is required" }]);
+    const query = await app.inject({ method: "GET", url: "/v1/audit?limit=1000", headers: { "x-api-key": ADMIN_KEY } });
+    expect((expectProblem(query, 400, "PASSERELLE_VALIDATION").errors as unknown[])).toEqual([{ in: "query", pointer: "/limit", detail: "must be <= 500" }]);
+  });
+
+  it("a handler slower than REQUEST_TIMEOUT_MS → 503 PASSERELLE_PROCESSING_TIMEOUT", async () => {
+    const { app } = await build();
+    const res = await app.inject({ method: "GET", url: "/v1/slow", headers: auth });
+    expectProblem(res, 503, "PASSERELLE_PROCESSING_TIMEOUT");
+  });
+
+  it("an unexpected exception → 500 with no internals; the cause goes to the log only", async () => {
+    const { app, logs } = await build();
+    const res = await app.inject({ method: "GET", url: "/v1/boom", headers: { ...auth, "x-request-id": "req-boom-0001" } });
+    const body = expectProblem(res, 500, "PASSERELLE_INTERNAL");
+    expect(body.detail).toBe("Internal error");
+    expect(res.body).not.toContain("hunter2");
+    expect(res.body).not.toContain("at ");
+    expect(body.requestId).toBe("req-boom-0001");
+    const logged = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "request failed");
+    expect(JSON.stringify(logged)).toContain("database password=hunter2");
+    expect(logged?.reqId).toBe("req-boom-0001");
+  });
+
+  it("refuses an unsafe incoming request id and generates one", async () => {
+    const { app } = await build();
+    const res = await app.inject({ method: "GET", url: "/health/live", headers: { "x-request-id": "bad id\n<script>" } });
+    expect(res.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("callers", () => {
+  it("401 without credentials, with an unknown key; 200 with X-Api-Key or Bearer", async () => {
+    const { app } = await build();
+    const none = await app.inject({ method: "GET", url: "/v1/caller" });
+    expectProblem(none, 401, "PASSERELLE_UNAUTHENTICATED");
+    expect(none.headers["www-authenticate"]).toBe('Bearer realm="passerelle"');
+    expectProblem(await app.inject({ method: "GET", url: "/v1/caller", headers: { "x-api-key": "nope" } }), 401, "PASSERELLE_UNAUTHENTICATED");
+    const viaHeader = await app.inject({ method: "GET", url: "/v1/caller", headers: auth });
+    expect(viaHeader.json()).toEqual({ id: "acme-pms", roles: [], via: "api-key" });
+    const viaBearer = await app.inject({ method: "GET", url: "/v1/caller", headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(viaBearer.json()).toEqual({ id: "ops", roles: ["admin"], via: "api-key" });
+  });
+
+  it("rate-limits per caller with a 429 problem and Retry-After", async () => {
+    const { app } = await build({ RATE_LIMIT_PER_MINUTE: "3" });
+    for (let i = 0; i < 3; i++) expect((await app.inject({ method: "GET", url: "/v1/caller", headers: auth })).statusCode).toBe(200);
+    const limited = await app.inject({ method: "GET", url: "/v1/caller", headers: auth });
+    expectProblem(limited, 429, "PASSERELLE_RATE_LIMITED");
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
+    // Another caller has its own budget.
+    expect((await app.inject({ method: "GET", url: "/v1/caller", headers: { "x-api-key": ADMIN_KEY } })).statusCode).toBe(200);
+  });
+});
+
+describe("GET /v1/audit", () => {
+  it("is admin only and paginates with cursors, filtering by patient through the HMAC", async () => {
+    const { app, audit } = await build();
+    for (let i = 0; i < 5; i++) {
+      await audit.append({
+        action: "fr-dmp.document.read",
+        caller: { software: "acme-pms", practitioner: "810000000001" },
+        patientId: i % 2 === 0 ? "1840512345678" : "2900699999999",
+        outcome: "success",
+        requestId: `r${i}`,
+      });
+    }
+    expectProblem(await app.inject({ method: "GET", url: "/v1/audit", headers: auth }), 403, "PASSERELLE_FORBIDDEN");
+    const admin = { "x-api-key": ADMIN_KEY };
+    const page1 = (await app.inject({ method: "GET", url: "/v1/audit?limit=2", headers: admin })).json() as { records: Array<{ requestId: string; patientRef: string }>; next: string };
+    expect(page1.records.map((r) => r.requestId)).toEqual(["r0", "r1"]);
+    expect(page1.records[0]?.patientRef).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    const page2 = (await app.inject({ method: "GET", url: `/v1/audit?limit=2&after=${page1.next}`, headers: admin })).json() as { records: Array<{ requestId: string }> };
+    expect(page2.records.map((r) => r.requestId)).toEqual(["r2", "r3"]);
+    const byPatient = (await app.inject({ method: "GET", url: "/v1/audit?patient=1840512345678", headers: admin })).json() as { records: Array<{ requestId: string }> };
+    expect(byPatient.records.map((r) => r.requestId)).toEqual(["r0", "r2", "r4"]);
+  });
+});
+
+describe("health, metrics and OpenAPI", () => {
+  it("answers liveness, readiness and status", async () => {
+    const { app } = await build();
+    expect((await app.inject({ method: "GET", url: "/health/live" })).json()).toEqual({ status: "pass" });
+    const ready = await app.inject({ method: "GET", url: "/health/ready" });
+    expect(ready.statusCode).toBe(200);
+    expect((ready.json() as { checks: Array<{ name: string; status: string }> }).checks.map((c) => [c.name, c.status])).toEqual([
+      ["vault", "pass"],
+      ["audit", "pass"],
+    ]);
+    const status = await app.inject({ method: "GET", url: "/status" });
+    expect(status.json()).toMatchObject({ status: "UP", version: "0.0.0-test", profile: "sandbox", reasons: [] });
+  });
+
+  it("exposes Prometheus metrics labelled by route template and status", async () => {
+    const { app } = await build();
+    await app.inject({ method: "GET", url: "/v1/caller", headers: auth });
+    await app.inject({ method: "GET", url: "/v1/caller" });
+    const res = await app.inject({ method: "GET", url: "/metrics" });
+    expect(res.headers["content-type"]).toContain("text/plain");
+    expect(res.body).toContain('passerelle_http_requests_total{method="GET",route="/v1/caller",status="200"} 1');
+    expect(res.body).toContain('passerelle_http_requests_total{method="GET",route="/v1/caller",status="401"} 1');
+    expect(res.body).toContain("passerelle_http_request_duration_seconds_bucket");
+  });
+
+  it("serves a valid OpenAPI 3.1 document where every operation has response schemas and examples", async () => {
+    const { app } = await build();
+    const res = await app.inject({ method: "GET", url: "/openapi.json" });
+    const doc = res.json() as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown; examples?: unknown; example?: unknown }> }> }>> };
+    expect(doc.openapi).toBe("3.1.0");
+    const result = await new Validator().validate(doc);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    for (const [p, ops] of Object.entries(doc.paths)) {
+      if (p.startsWith("/v1/echo") || p.startsWith("/v1/slow") || p.startsWith("/v1/boom")) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        const ok = op.responses["200"];
+        expect(ok, `${method} ${p} documents 200`).toBeDefined();
+        const media = Object.values(ok?.content ?? {})[0];
+        expect(media?.schema, `${method} ${p} has a response schema`).toBeDefined();
+        expect(JSON.stringify(media), `${method} ${p} has an example`).toMatch(/"examples?"/);
+      }
+    }
+    const docs = await app.inject({ method: "GET", url: "/docs/" });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.body).toContain("swagger");
+  });
+});

@@ -1,0 +1,20 @@
+/** The sandbox: simulators of the national services over HTTPS, with their test PKI. */
+export {
+  SandboxStartError,
+  startSandbox,
+  type RunningSandbox,
+  type StartSandboxOptions,
+} from "./start-sandbox.js";
+export type {
+  RunningSimulator,
+  SimulatorContext,
+  SimulatorCountry,
+  SimulatorDefinition,
+  SimulatorFastifyApp,
+  SimulatorInstance,
+  SimulatorRequestHandler,
+  TestUser,
+} from "./simulator.js";
+export { builtInSimulators } from "./registry.js";
+export { clientCertificateOf } from "./client-certificate.js";
+export { SANDBOX_CA_SIMULATOR_ID, buildSandboxCaApp, sandboxCaSimulator } from "./sandbox-ca/simulator.js";

@@ -1,0 +1,10 @@
+/**
+ * The simulators `passerelle sandbox` and the sandbox profile start by
+ * default. Each national-service simulator adds its factory here.
+ */
+import { sandboxCaSimulator } from "./sandbox-ca/simulator.js";
+import type { SimulatorDefinition } from "./simulator.js";
+
+export function builtInSimulators(): SimulatorDefinition[] {
+  return [sandboxCaSimulator()];
+}

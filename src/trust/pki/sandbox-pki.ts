@@ -1,0 +1,451 @@
+/**
+ * The sandbox test PKI: one root, one CA per country, and TLS server and client
+ * identities issued on demand, cached under `<dataDir>/pki/`.
+ *
+ * ```
+ * Passerelle Sandbox Root CA            (10 years, pathLen 1)
+ * ├── Passerelle Sandbox FR CA          (5 years, pathLen 0)
+ * │   ├── server "fr-dmp"               (TLS server: localhost, 127.0.0.1, ::1)
+ * │   └── client "fr-practitioner-…"    (clientAuth)
+ * ├── Passerelle Sandbox LU CA
+ * ├── Passerelle Sandbox BE CA
+ * └── server "sandbox-ca"               (generic servers hang off the root)
+ * ```
+ *
+ * On open, every cached certificate is checked before use — parses, matches its
+ * key, is signed by the current issuer, has the profile this code issues, and
+ * stays valid for more than 30 days — and re-issued otherwise. A new root
+ * re-issues everything, since nothing it did not sign can chain to it.
+ *
+ * This PKI is for the sandbox only: the keys sit unencrypted on disk.
+ *
+ * @example
+ * ```ts
+ * const pki = await SandboxPki.open(".passerelle");
+ * const server = await pki.serverIdentity("fr-dmp", { country: "FR" });
+ * https.createServer({ key: server.keyPem, cert: [server.certPem, ...server.chainPem].join("") }, handler);
+ * // clients trust `pki.rootCertPem` only.
+ * ```
+ */
+import "reflect-metadata";
+import { X509Certificate as NodeX509Certificate } from "node:crypto";
+import { join } from "node:path";
+import { X509Certificate, type Extension, type Name } from "@peculiar/x509";
+import {
+  assertClientKeyUsages,
+  clientExtensions,
+  countryCaExtensions,
+  hasProfile,
+  issueCertificate,
+  issueSelfSignedCertificate,
+  resolveExtendedKeyUsages,
+  rootCaExtensions,
+  tlsServerExtensions,
+  type ClientKeyUsage,
+  type IssuingAuthority,
+} from "./certificate-profiles.js";
+import {
+  assertIdentityName,
+  countryCaLocation,
+  identityLocation,
+  PkiStore,
+  rootLocation,
+  type IndexEntry,
+  type PairLocation,
+  type PkiIndex,
+  type StoredIdentityKind,
+} from "./pki-store.js";
+import { generateRsaKeyPair, importRsaSigningKey, privateKeyMatches, type WebCryptoKey } from "./rsa-keys.js";
+import { buildSubjectName, type SubjectRecord } from "./subject-name.js";
+
+export const SANDBOX_COUNTRIES = ["FR", "LU", "BE"] as const;
+export type SandboxCountry = (typeof SANDBOX_COUNTRIES)[number];
+
+export const SANDBOX_ROOT_CA_NAME = "Passerelle Sandbox Root CA";
+
+/** A certificate, its private key and the CAs between it and the root. */
+export interface PemIdentity {
+  certPem: string;
+  /** PKCS#8 PEM. */
+  keyPem: string;
+  /** Issuing CAs from the issuer up to, excluding, the root (empty for root-issued identities). */
+  chainPem: string[];
+}
+
+export interface SandboxPkiOptions {
+  /** Clock used for validity periods and expiry checks (tests move it). */
+  now?: () => Date;
+}
+
+export interface ServerIdentityOptions {
+  /** Country CA that issues the certificate; the root when absent (generic services). */
+  country?: SandboxCountry;
+  /** Extra DNS names or IP addresses, besides `localhost`, `127.0.0.1` and `::1`. */
+  hostnames?: readonly string[];
+}
+
+export interface ClientIdentityOptions {
+  country: SandboxCountry;
+  /** Subject attributes, e.g. `{ CN, O, OU, serialNumber, SN, G, T }`; an array gives repeated attributes (two OUs). */
+  subject: SubjectRecord;
+  /** Names (`clientAuth`, `emailProtection`, …) or dotted OIDs. Default `["clientAuth"]`. */
+  extendedKeyUsages?: readonly string[];
+  /** Default `["digitalSignature"]`; add `keyEncipherment` for certificates that also receive encrypted keys (BE ETK). */
+  keyUsages?: readonly ClientKeyUsage[];
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** A certificate that expires within this margin is re-issued rather than used. */
+const RENEWAL_MARGIN_MS = 30 * DAY_MS;
+/** Back-dating absorbs clock differences between the processes that use the certificates. */
+const BACKDATE_MS = 60 * 60 * 1000;
+const ROOT_VALIDITY_DAYS = 3652;
+const COUNTRY_CA_VALIDITY_DAYS = 1826;
+/** CA/Browser Forum Baseline Requirements §6.3.2 maximum, so a browser opening a simulator accepts it too. */
+const SERVER_VALIDITY_DAYS = 397;
+/** Three years, like a CPS card or a Belgian eHealth certificate. */
+const CLIENT_VALIDITY_DAYS = 1095;
+const LOOPBACK_HOSTNAMES = ["localhost", "127.0.0.1", "::1"];
+const ORGANIZATION = "Passerelle Sandbox";
+
+/** A CA loaded from the cache or just issued. */
+interface Authority extends IssuingAuthority {
+  certPem: string;
+  nodeCertificate: NodeX509Certificate;
+  indexEntry: IndexEntry;
+}
+
+/** Everything that determines a leaf certificate; two requests with the same key get the same certificate. */
+interface LeafRequest {
+  kind: StoredIdentityKind;
+  name: string;
+  country: SandboxCountry | undefined;
+  subject: Name;
+  profile: Extension[];
+  validityDays: number;
+  /** Stable text form of the above, to tell a repeated request from a changed one. */
+  key: string;
+}
+
+interface LeafMemo {
+  key: string;
+  identity: Promise<PemIdentity>;
+}
+
+export class SandboxPki {
+  readonly #store: PkiStore;
+  readonly #now: () => Date;
+  readonly #root: Authority;
+  readonly #countryCas: Readonly<Record<SandboxCountry, Authority>>;
+  /** Per identity, the promise of its certificate: concurrent requests share one generation. */
+  readonly #leaves = new Map<string, LeafMemo>();
+
+  private constructor(store: PkiStore, now: () => Date, root: Authority, countryCas: Record<SandboxCountry, Authority>) {
+    this.#store = store;
+    this.#now = now;
+    this.#root = root;
+    this.#countryCas = countryCas;
+  }
+
+  /**
+   * Loads the PKI cached in `<dataDir>/pki/`, issuing whatever is missing,
+   * damaged or about to expire. The first call on an empty directory makes
+   * four RSA keys in parallel (well under a second on two cores).
+   */
+  static async open(dataDir: string, options: SandboxPkiOptions = {}): Promise<SandboxPki> {
+    if (typeof dataDir !== "string" || dataDir.length === 0) throw new TypeError("dataDir must be a non-empty path");
+    const now = options.now ?? (() => new Date());
+    const store = await PkiStore.open(join(dataDir, "pki"));
+
+    const rootSubject = buildSubjectName({ O: ORGANIZATION, CN: SANDBOX_ROOT_CA_NAME });
+    let root = await loadAuthority(store, rootLocation(), rootSubject, rootCaExtensions(), undefined, now());
+    const cachedCas = await Promise.all(
+      SANDBOX_COUNTRIES.map((country) =>
+        root === undefined
+          ? undefined
+          : loadAuthority(store, countryCaLocation(country), countryCaSubject(country), countryCaExtensions(), root, now()),
+      ),
+    );
+
+    // All missing keys are generated at once: RSA generation runs on the thread pool.
+    const missingCountries = SANDBOX_COUNTRIES.filter((_, i) => cachedCas[i] === undefined);
+    const [rootKeys, countryKeys] = await Promise.all([
+      root === undefined ? generateRsaKeyPair() : undefined,
+      Promise.all(missingCountries.map(() => generateRsaKeyPair())),
+    ]);
+
+    if (root === undefined) {
+      if (rootKeys === undefined) throw new Error("unreachable: root keys were generated when the root was missing");
+      const validity = validityFrom(now(), ROOT_VALIDITY_DAYS);
+      const certificate = await issueSelfSignedCertificate(rootSubject, rootKeys.keys, validity, rootCaExtensions());
+      root = await saveAuthority(store, rootLocation(), certificate, rootKeys.privateKeyPem, rootKeys.keys.privateKey, undefined);
+    }
+    const issuingRoot = root;
+    const issued = new Map<SandboxCountry, Authority>();
+    await Promise.all(
+      missingCountries.map(async (country, i) => {
+        const keys = countryKeys[i];
+        if (keys === undefined) throw new Error("unreachable: one key pair per missing country CA");
+        const validity = validityFrom(now(), COUNTRY_CA_VALIDITY_DAYS, issuingRoot.certificate.notAfter);
+        const subject = countryCaSubject(country);
+        const certificate = await issueCertificate(subject, keys.keys.publicKey, issuingRoot, validity, countryCaExtensions());
+        const location = countryCaLocation(country);
+        issued.set(country, await saveAuthority(store, location, certificate, keys.privateKeyPem, keys.keys.privateKey, issuingRoot));
+      }),
+    );
+
+    const countryCas = {} as Record<SandboxCountry, Authority>;
+    SANDBOX_COUNTRIES.forEach((country, i) => {
+      const authority = cachedCas[i] ?? issued.get(country);
+      if (authority === undefined) throw new Error(`unreachable: no ${country} CA after issuance`);
+      countryCas[country] = authority;
+    });
+
+    await store.updateIndex((index) => {
+      index.root = issuingRoot.indexEntry;
+      for (const country of SANDBOX_COUNTRIES) index.countryCas[country] = countryCas[country].indexEntry;
+      // Leaf entries signed by a CA that has since been re-issued no longer describe a usable certificate.
+      const current = new Set([issuingRoot, ...Object.values(countryCas)].map((ca) => ca.indexEntry.fingerprintSha256));
+      index.servers = keepEntriesIssuedBy(index.servers, current);
+      index.clients = keepEntriesIssuedBy(index.clients, current);
+    });
+    return new SandboxPki(store, now, issuingRoot, countryCas);
+  }
+
+  /** The directory holding the PEM files (`<dataDir>/pki`). */
+  get directory(): string {
+    return this.#store.directory;
+  }
+
+  /** What exists, as written to index.json. */
+  get index(): Readonly<PkiIndex> {
+    return this.#store.index;
+  }
+
+  /** The trust anchor integrators and simulators configure. */
+  get rootCertPem(): string {
+    return this.#root.certPem;
+  }
+
+  caCertPem(country: SandboxCountry): string {
+    return this.#authority(country).certPem;
+  }
+
+  /**
+   * The TLS server identity called `name` (a simulator id), issued by the
+   * country's CA or by the root, for `localhost`, `127.0.0.1`, `::1` and
+   * `options.hostnames`. Rejects with `TypeError` on a bad name, country or
+   * host name.
+   */
+  async serverIdentity(name: string, options: ServerIdentityOptions = {}): Promise<PemIdentity> {
+    assertIdentityName(name);
+    const country = options.country;
+    if (country !== undefined) this.#authority(country);
+    const hostnames = [...new Set([...LOOPBACK_HOSTNAMES, ...(options.hostnames ?? [])])];
+    for (const host of hostnames) {
+      if (typeof host !== "string" || !/^[A-Za-z0-9.:*-]+$/.test(host)) {
+        throw new TypeError(`Invalid host name ${JSON.stringify(host)} for server identity "${name}"`);
+      }
+    }
+    const subject = buildSubjectName({ ...(country ? { C: country } : {}), O: ORGANIZATION, CN: name });
+    return this.#leafIdentity({
+      kind: "servers",
+      name,
+      country,
+      subject,
+      profile: tlsServerExtensions(hostnames),
+      validityDays: SERVER_VALIDITY_DAYS,
+      key: JSON.stringify(["servers", name, country ?? "root", subjectHex(subject), hostnames]),
+    });
+  }
+
+  /**
+   * The client certificate called `name` (a practitioner or organisation of
+   * the sandbox), issued by `options.country`'s CA with `options.subject`.
+   * Asking again with other options re-issues it. Rejects with `TypeError`
+   * on a bad name, country, subject attribute or usage.
+   */
+  async clientIdentity(name: string, options: ClientIdentityOptions): Promise<PemIdentity> {
+    assertIdentityName(name);
+    if (options === undefined || typeof options !== "object") throw new TypeError("clientIdentity needs options");
+    this.#authority(options.country);
+    const subject = buildSubjectName(options.subject);
+    const extendedKeyUsages = resolveExtendedKeyUsages(options.extendedKeyUsages ?? ["clientAuth"]);
+    const keyUsages = options.keyUsages ?? ["digitalSignature"];
+    assertClientKeyUsages(keyUsages);
+    return this.#leafIdentity({
+      kind: "clients",
+      name,
+      country: options.country,
+      subject,
+      profile: clientExtensions(extendedKeyUsages, keyUsages),
+      validityDays: CLIENT_VALIDITY_DAYS,
+      key: JSON.stringify(["clients", name, options.country, subjectHex(subject), extendedKeyUsages, [...keyUsages].sort()]),
+    });
+  }
+
+  #authority(country: SandboxCountry): Authority {
+    if (!SANDBOX_COUNTRIES.includes(country)) {
+      throw new TypeError(`Unknown sandbox country ${JSON.stringify(country)} (use ${SANDBOX_COUNTRIES.join(", ")})`);
+    }
+    return this.#countryCas[country];
+  }
+
+  #leafIdentity(request: LeafRequest): Promise<PemIdentity> {
+    const memoKey = `${request.kind}/${request.name}`;
+    const previous = this.#leaves.get(memoKey);
+    if (previous !== undefined && previous.key === request.key) return previous.identity;
+    // A changed request waits for the one in flight, so two writers never race on the same files.
+    const after = previous === undefined ? Promise.resolve() : previous.identity.then(() => undefined, () => undefined);
+    const memo: LeafMemo = { key: request.key, identity: after.then(() => this.#loadOrIssueLeaf(request)) };
+    this.#leaves.set(memoKey, memo);
+    // A failure is not cached: the next call tries again.
+    memo.identity.catch(() => {
+      if (this.#leaves.get(memoKey) === memo) this.#leaves.delete(memoKey);
+    });
+    return memo.identity;
+  }
+
+  async #loadOrIssueLeaf(request: LeafRequest): Promise<PemIdentity> {
+    const issuer = request.country === undefined ? this.#root : this.#countryCas[request.country];
+    const chainPem = request.country === undefined ? [] : [issuer.certPem];
+    const location = identityLocation(request.kind, request.name);
+    const cached = await loadCertifiedPair(this.#store, location, request.subject, request.profile, issuer, this.#now());
+    if (cached !== undefined) {
+      const known = this.#store.index[request.kind][request.name];
+      if (known?.fingerprintSha256 !== cached.nodeCertificate.fingerprint256) {
+        await this.#store.updateIndex((index) => {
+          index[request.kind][request.name] = describe(location, cached.certificate, cached.nodeCertificate, issuer);
+        });
+      }
+      return { certPem: cached.certPem, keyPem: cached.keyPem, chainPem };
+    }
+
+    const keys = await generateRsaKeyPair();
+    const validity = validityFrom(this.#now(), request.validityDays, issuer.certificate.notAfter);
+    const certificate = await issueCertificate(request.subject, keys.keys.publicKey, issuer, validity, request.profile);
+    const certPem = certificate.toString("pem") + "\n";
+    await this.#store.writePair(location, { certPem, keyPem: keys.privateKeyPem });
+    const entry = describe(location, certificate, new NodeX509Certificate(certPem), issuer);
+    await this.#store.updateIndex((index) => {
+      index[request.kind][request.name] = entry;
+    });
+    return { certPem, keyPem: keys.privateKeyPem, chainPem };
+  }
+}
+
+function countryCaSubject(country: SandboxCountry): Name {
+  return buildSubjectName({ C: country, O: ORGANIZATION, CN: `Passerelle Sandbox ${country} CA` });
+}
+
+function subjectHex(subject: Name): string {
+  return Buffer.from(subject.toArrayBuffer()).toString("hex");
+}
+
+function validityFrom(now: Date, days: number, issuerNotAfter?: Date): { notBefore: Date; notAfter: Date } {
+  const notBefore = new Date(now.getTime() - BACKDATE_MS);
+  const wanted = now.getTime() + days * DAY_MS;
+  // Never outlive the issuer: RFC 5280 path validation would reject the tail anyway.
+  const notAfter = new Date(issuerNotAfter === undefined ? wanted : Math.min(wanted, issuerNotAfter.getTime()));
+  return { notBefore, notAfter };
+}
+
+interface CertifiedPair {
+  certPem: string;
+  keyPem: string;
+  certificate: X509Certificate;
+  nodeCertificate: NodeX509Certificate;
+}
+
+/**
+ * Reads a cached pair and returns it only if it can be used as is. Anything
+ * unreadable as PEM/DER counts as absent (it is re-issued); I/O errors other
+ * than "not found" propagate.
+ */
+async function loadCertifiedPair(
+  store: PkiStore,
+  location: PairLocation,
+  subject: Name,
+  profile: Extension[],
+  issuer: Authority | undefined,
+  now: Date,
+): Promise<CertifiedPair | undefined> {
+  const stored = await store.readPair(location);
+  if (stored === undefined) return undefined;
+  try {
+    const certificate = new X509Certificate(stored.certPem);
+    const nodeCertificate = new NodeX509Certificate(stored.certPem);
+    if (!privateKeyMatches(stored.keyPem, nodeCertificate.publicKey)) return undefined;
+    const issuerCertificate = issuer?.nodeCertificate ?? nodeCertificate;
+    if (!nodeCertificate.checkIssued(issuerCertificate) || !nodeCertificate.verify(issuerCertificate.publicKey)) {
+      return undefined;
+    }
+    if (certificate.notBefore.getTime() > now.getTime()) return undefined;
+    if (certificate.notAfter.getTime() - RENEWAL_MARGIN_MS <= now.getTime()) return undefined;
+    if (!hasProfile(certificate, subject, profile)) return undefined;
+    return { certPem: stored.certPem, keyPem: stored.keyPem, certificate, nodeCertificate };
+  } catch {
+    return undefined;
+  }
+}
+
+async function loadAuthority(
+  store: PkiStore,
+  location: PairLocation,
+  subject: Name,
+  profile: Extension[],
+  issuer: Authority | undefined,
+  now: Date,
+): Promise<Authority | undefined> {
+  const pair = await loadCertifiedPair(store, location, subject, profile, issuer, now);
+  if (pair === undefined) return undefined;
+  let signingKey: WebCryptoKey;
+  try {
+    signingKey = await importRsaSigningKey(pair.keyPem);
+  } catch {
+    return undefined;
+  }
+  return {
+    certPem: pair.certPem,
+    certificate: pair.certificate,
+    nodeCertificate: pair.nodeCertificate,
+    signingKey,
+    indexEntry: describe(location, pair.certificate, pair.nodeCertificate, issuer),
+  };
+}
+
+async function saveAuthority(
+  store: PkiStore,
+  location: PairLocation,
+  certificate: X509Certificate,
+  keyPem: string,
+  signingKey: WebCryptoKey,
+  issuer: Authority | undefined,
+): Promise<Authority> {
+  const certPem = certificate.toString("pem") + "\n";
+  await store.writePair(location, { certPem, keyPem });
+  const nodeCertificate = new NodeX509Certificate(certPem);
+  return { certPem, certificate, nodeCertificate, signingKey, indexEntry: describe(location, certificate, nodeCertificate, issuer) };
+}
+
+function describe(
+  location: PairLocation,
+  certificate: X509Certificate,
+  nodeCertificate: NodeX509Certificate,
+  issuer: Authority | undefined,
+): IndexEntry {
+  return {
+    ...location,
+    subject: certificate.subject,
+    issuer: certificate.issuer,
+    serialNumber: certificate.serialNumber,
+    fingerprintSha256: nodeCertificate.fingerprint256,
+    issuerFingerprintSha256: issuer?.indexEntry.fingerprintSha256 ?? nodeCertificate.fingerprint256,
+    notBefore: certificate.notBefore.toISOString(),
+    notAfter: certificate.notAfter.toISOString(),
+  };
+}
+
+function keepEntriesIssuedBy(entries: Record<string, IndexEntry>, issuers: Set<string>): Record<string, IndexEntry> {
+  return Object.fromEntries(Object.entries(entries).filter(([, entry]) => issuers.has(entry.issuerFingerprintSha256)));
+}

@@ -1,0 +1,84 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { spawnCli, waitForOutput, type RunningCli } from "../support/cli.js";
+
+const run = promisify(execFile);
+const clis: RunningCli[] = [];
+afterEach(() => {
+  for (const c of clis.splice(0)) c.cleanup();
+});
+
+function start(args: string[], env: Record<string, string> = {}): RunningCli {
+  const cli = spawnCli(args, env);
+  clis.push(cli);
+  return cli;
+}
+
+const URL_LINE = /listening on (https?:\/\/[^\s]+)/;
+
+describe("passerelle CLI", () => {
+  it("--help lists the commands and every setting", async () => {
+    const cli = start(["--help"]);
+    expect(await cli.exited).toBe(0);
+    for (const s of ["passerelle start", "passerelle sandbox", "PORT, SERVER_PORT", "VAULT_KEY", "ACCEPT_LICENSE", "API_KEYS"]) {
+      expect(cli.stdout()).toContain(s);
+    }
+  });
+
+  it("fails fast with exit code 2 and one line per bad setting, secrets masked", async () => {
+    const cli = start(["start"], { PORT: "99999", VAULT_KEY: "hunter2", DEBUG_LOG: "perhaps" });
+    expect(await cli.exited).toBe(2);
+    const lines = cli.stderr().split("\n").filter((l) => l.startsWith("config error:"));
+    expect(lines).toHaveLength(3);
+    expect(cli.stderr()).toContain('config error: PORT: received "99999"; expected an integer between 0 and 65535');
+    expect(cli.stderr()).not.toContain("hunter2");
+  });
+
+  it("refuses a non-sandbox profile without ACCEPT_LICENSE, printing the terms and how to accept", async () => {
+    const cli = start(["start"], { PROFILE: "production" });
+    expect(await cli.exited).toBe(2);
+    expect(cli.stderr()).toContain("Apache License 2.0");
+    expect(cli.stderr()).toContain("set ACCEPT_LICENSE=true");
+  });
+
+  it("starts with zero configuration, serves the sandbox and stops on SIGTERM with exit 0", async () => {
+    const cli = start(["start"]);
+    const out = await waitForOutput(cli, (s) => URL_LINE.test(s) && s.includes("Demo API key"));
+    const url = URL_LINE.exec(out)?.[1] ?? "";
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const key = /Demo API key \(admin\): (\S+)/.exec(out)?.[1] ?? "";
+    const live = await fetch(`${url}/health/live`);
+    expect(live.status).toBe(200);
+    const ready = await fetch(`${url}/health/ready`);
+    expect(ready.status).toBe(200);
+    const sandbox = (await (await fetch(`${url}/sandbox`)).json()) as { demoApiKey: string; simulators: Array<{ id: string; url: string }> };
+    expect(sandbox.demoApiKey).toBe(key);
+    expect(sandbox.simulators.length).toBeGreaterThan(0);
+    const caller = await fetch(`${url}/v1/caller`, { headers: { "x-api-key": key } });
+    expect(await caller.json()).toEqual({ id: "sandbox-demo", roles: ["admin"], via: "api-key" });
+    cli.child.kill("SIGTERM");
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout()).toContain('"msg":"stopped"');
+    // The demo key is printed on the console banner, never in the JSON logs.
+    expect(cli.stdout()).not.toContain(key);
+  });
+
+  it("runs the Dockerfile's HEALTHCHECK command successfully against a gateway bound as in the image", async () => {
+    const cli = start(["start"], { HOST: "0.0.0.0" });
+    const out = await waitForOutput(cli, (s) => URL_LINE.test(s));
+    const port = /:(\d+)$/.exec(URL_LINE.exec(out)?.[1] ?? "")?.[1] ?? "";
+    const { readFileSync } = await import("node:fs");
+    const dockerfile = readFileSync(new URL("../../Dockerfile", import.meta.url), "utf8");
+    const script = /CMD \["node", "-e", "(.+)"\]/.exec(dockerfile)?.[1];
+    expect(script).toBeDefined();
+    await expect(run(process.execPath, ["-e", script ?? ""], { env: { PORT: port } })).resolves.toBeDefined();
+    cli.child.kill("SIGINT");
+    expect(await cli.exited).toBe(0);
+  });
+
+  it("hash-key prints a new key and its API_KEYS entry", async () => {
+    const { stdout } = await run(process.execPath, [new URL("../../dist/cli.js", import.meta.url).pathname, "hash-key", "k"]);
+    expect(stdout).toBe("API_KEYS entry: <caller-id>:5c8e8d2b0ab0c1ec1ac2eb2e2e7d5b43ad3c7b1b6b4b81d3a80f0b7f2f0b1d5e\n".replace(/[0-9a-f]{64}/, (await import("node:crypto")).createHash("sha256").update("k").digest("hex")));
+  });
+});

@@ -1,0 +1,162 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { FastifyPluginAsync } from "fastify";
+import { afterEach, describe, expect, it } from "vitest";
+import { createGateway, type Gateway } from "../../src/index.js";
+import { startRedisServer, type RedisServerHandle } from "../../src/test-support/redis-server.js";
+import { SandboxPki } from "../../src/trust/pki/index.js";
+import { UpstreamClient } from "../../src/transport/index.js";
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(path.join(tmpdir(), "passerelle-gw-"));
+  cleanups.push(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function start(env: Record<string, string>, extra: { v1Plugins?: FastifyPluginAsync[] } = {}): Promise<{ gateway: Gateway; url: string }> {
+  const gateway = await createGateway({ env: { PORT: "0", DATA_DIR: tempDir(), LOG_LEVEL: "warn", ...env }, ...extra });
+  cleanups.push(() => gateway.close());
+  return { gateway, url: await gateway.listen() };
+}
+
+describe("createGateway (library mode)", () => {
+  it("starts the sandbox, reports every simulator ready, and closes cleanly", async () => {
+    const { gateway, url } = await start({});
+    expect(gateway.sandbox).toBeDefined();
+    const ready = (await (await fetch(`${url}/health/ready`)).json()) as { status: string; checks: Array<{ name: string; status: string }> };
+    expect(ready.status).toBe("pass");
+    const names = ready.checks.map((c) => c.name);
+    expect(names).toEqual(expect.arrayContaining(["vault", "audit", "upstream:sandbox-ca"]));
+    const sandbox = (await (await fetch(`${url}/sandbox`)).json()) as { simulators: Array<{ id: string; url: string }>; trustAnchorPem: string };
+    const ca = sandbox.simulators.find((s) => s.id === "sandbox-ca");
+    expect(ca?.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    // The simulator really speaks TLS with a certificate from the sandbox root.
+    const client = new UpstreamClient({ name: "probe", baseUrl: ca?.url ?? "", tls: { ca: sandbox.trustAnchorPem } });
+    const root = await client.request({ method: "GET", path: "/ca/root.pem" });
+    expect(root.text()).toBe(sandbox.trustAnchorPem);
+    await client.close();
+    await gateway.close();
+    await expect(fetch(`${url}/health/live`)).rejects.toThrow();
+  });
+
+  it("lets in-flight requests finish on close, then refuses new connections", async () => {
+    const slow: FastifyPluginAsync = async (v1) => {
+      v1.get("/slow-ok", async () => {
+        await new Promise((r) => setTimeout(r, 400));
+        return { done: true };
+      });
+    };
+    const { gateway, url } = await start({ SANDBOX_API_KEY: "k-1234567890" }, { v1Plugins: [slow] });
+    const inflight = fetch(`${url}/v1/slow-ok`, { headers: { "x-api-key": "k-1234567890" } });
+    await new Promise((r) => setTimeout(r, 100));
+    const closing = gateway.close();
+    const res = await inflight;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ done: true });
+    await closing;
+    await expect(fetch(`${url}/health/live`)).rejects.toThrow();
+  });
+
+  it("maps an unreachable upstream to a 503 problem naming it, without leaking internals", async () => {
+    const dead = new UpstreamClient({ name: "fr-dmp", baseUrl: "http://127.0.0.1:9", connectTimeoutMs: 500, retry: { maxAttempts: 1 } });
+    cleanups.push(() => dead.close());
+    const plugin: FastifyPluginAsync = async (v1) => {
+      v1.get("/probe-dmp", async () => (await dead.request({ method: "GET", path: "/" })).json());
+    };
+    const { url } = await start({ SANDBOX_API_KEY: "k-1234567890" }, { v1Plugins: [plugin] });
+    const res = await fetch(`${url}/v1/probe-dmp`, { headers: { "x-api-key": "k-1234567890" } });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("content-type")).toBe("application/problem+json; charset=utf-8");
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ code: "PASSERELLE_UPSTREAM_UNAVAILABLE", upstream: "fr-dmp", status: 503 });
+    expect(String(body.detail)).toContain("fr-dmp");
+    expect(JSON.stringify(body)).not.toMatch(/ECONNREFUSED|at .*\.js/);
+  });
+});
+
+describe("Redis vault", () => {
+  let redis: RedisServerHandle | undefined;
+  it("uses Redis through VAULT_URL and reports the vault down in readiness and status", async () => {
+    redis = await startRedisServer();
+    const server = redis;
+    cleanups.push(() => server.stop());
+    const { gateway, url } = await start({ VAULT_URL: server.url, VAULT_KEY: "ab".repeat(32) });
+    expect(gateway.vault.backend).toBe("redis");
+    await gateway.vault.set("session:1", "token-value", { ttlSeconds: 60, owner: "acme" });
+    expect((await gateway.vault.get("session:1"))?.value).toBe("token-value");
+    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+    await server.stop();
+    const ready = await fetch(`${url}/health/ready`);
+    expect(ready.status).toBe(503);
+    const body = (await ready.json()) as { checks: Array<{ name: string; status: string }> };
+    expect(body.checks.find((c) => c.name === "vault")?.status).toBe("fail");
+    const status = await fetch(`${url}/status`);
+    expect(status.status).toBe(503);
+    expect(((await status.json()) as { reasons: string[] }).reasons[0]).toMatch(/^vault: /);
+  });
+});
+
+describe("HTTPS with client-certificate callers", () => {
+  it("authenticates a registered client certificate and refuses an unregistered one", async () => {
+    const dir = tempDir();
+    const pki = await SandboxPki.open(path.join(dir, "pki-data"));
+    const server = await pki.serverIdentity("gateway-under-test");
+    const hospital = await pki.clientIdentity("hospital-his", { country: "FR", subject: { CN: "Hopital Test HIS", O: "Hopital Test" } });
+    const stranger = await pki.clientIdentity("stranger", { country: "BE", subject: { CN: "Stranger" } });
+    const write = (name: string, content: string) => {
+      const f = path.join(dir, name);
+      writeFileSync(f, content, { mode: 0o600 });
+      return f;
+    };
+    const fingerprint = (pem: string) => {
+      const der = Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+      return createHash("sha256").update(der).digest("hex");
+    };
+    const { url } = await start({
+      TLS_CERT_FILE: write("server.pem", [server.certPem, ...server.chainPem].join("\n")),
+      TLS_KEY_FILE: write("server.key", server.keyPem),
+      TLS_CLIENT_AUTH: "optional",
+      TLS_CLIENT_CA_FILE: write("ca.pem", pki.rootCertPem),
+      CLIENT_CERT_CALLERS: `hospital-his:${fingerprint(hospital.certPem)}`,
+      SANDBOX_API_KEY: "k-1234567890",
+    });
+    expect(url).toMatch(/^https:/);
+    const get = (identity?: { certPem: string; keyPem: string; chainPem: string[] }, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = https.request(
+          `${url}/v1/caller`,
+          {
+            ca: pki.rootCertPem,
+            servername: "localhost",
+            headers,
+            ...(identity ? { cert: [identity.certPem, ...identity.chainPem].join("\n"), key: identity.keyPem } : {}),
+          },
+          (res) => {
+            let body = "";
+            res.on("data", (d: Buffer) => (body += d.toString()));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    const ok = await get(hospital);
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual({ id: "hospital-his", roles: [], via: "client-certificate" });
+    const unknown = await get(stranger);
+    expect(unknown.status).toBe(401);
+    expect(JSON.parse(unknown.body).detail).toContain("not registered");
+    const none = await get(undefined);
+    expect(none.status).toBe(401);
+    const byKey = await get(undefined, { "x-api-key": "k-1234567890" });
+    expect(JSON.parse(byKey.body).via).toBe("api-key");
+  });
+});
