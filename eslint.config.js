@@ -1,6 +1,7 @@
 // Flat config: typescript-eslint's type-aware rules on src/ and test/.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import globals from "globals";
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", ".passerelle/", "coverage/", ".test-tmp/"] },
@@ -17,6 +18,6 @@ export default tseslint.config(
   },
   {
     files: ["**/*.mjs", "**/*.js"],
-    languageOptions: { globals: { process: "readonly", console: "readonly", setTimeout: "readonly", clearTimeout: "readonly", URL: "readonly" } },
+    languageOptions: { globals: globals.node },
   },
 );

@@ -42,7 +42,9 @@ async function waitLive(url) {
   for (;;) {
     try {
       if ((await fetch(`${url}/health/live`)).ok) return;
-    } catch {}
+    } catch {
+      // not listening yet
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { Socket } from "node:net";
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from "fastify";
 import rateLimit from "@fastify/rate-limit";
 import FindMyWay, { type HTTPMethod } from "find-my-way";
 import type { Logger } from "pino";
@@ -49,7 +49,8 @@ const METHODS: HTTPMethod[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", 
 export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<FastifyInstance> {
   const options: FastifyServerOptions = {
     loggerInstance: deps.logger,
-    disableRequestLogging: true,
+    // One log line per request, written in onResponse below (with the caller), instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     handlerTimeout: config.requestTimeoutMs,
     // A client that has not sent its whole request in time gets a 408 (clientErrorHandler below).
@@ -87,7 +88,11 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  const isShuttingDown = deps.isShuttingDown ?? (() => false);
   app.addHook("onSend", async (_request, reply, payload) => {
+    // While draining, tell keep-alive clients to go elsewhere so the socket
+    // closes as soon as this response is written (RFC 9112 §9.6).
+    if (isShuttingDown()) reply.header("connection", "close");
     reply.header("x-content-type-options", "nosniff");
     if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
     return payload;
@@ -144,7 +149,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
       version: deps.version,
       profile: config.profile,
       startedAt: Date.now(),
-      isShuttingDown: deps.isShuttingDown ?? (() => false),
+      isShuttingDown,
     });
     await metricsRoutes(scope, { metrics: deps.metrics });
     const describeSandbox = deps.sandbox;
