@@ -10,6 +10,12 @@ const REQUIRED = [
   // [binary that proves the package is there, Debian package]
   ["/usr/bin/redis-server", "redis-server"],
   ["/usr/bin/openssl", "openssl"],
+  ["/usr/bin/softhsm2-util", "softhsm2"],
+  ["/usr/bin/pkcs11-tool", "opensc"],
+  ["/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so", "libengine-pkcs11-openssl"],
+  ["/usr/bin/xmlsec1", "xmlsec1"],
+  ["/usr/bin/pdfsig", "poppler-utils"],
+  ["/usr/bin/qpdf", "qpdf"],
 ];
 
 function run(cmd, args, opts = {}) {
