@@ -112,7 +112,7 @@ async function sandboxOnly(): Promise<void> {
   onSignals(() => sandbox.close());
   const lines = ["Passerelle sandbox simulators:"];
   for (const s of sandbox.simulators) lines.push(`  ${s.id.padEnd(12)} ${s.url}  ${s.title}`);
-  lines.push(`Trust anchor (sandbox root CA): ${config.dataDir}/pki`);
+  lines.push(`Trust anchor (sandbox root CA): ${sandbox.pki.directory}/root-ca.cert.pem`);
   process.stderr.write(`${lines.join("\n")}\n`);
 }
 

@@ -77,6 +77,21 @@ describe("passerelle CLI", () => {
     expect(await cli.exited).toBe(0);
   });
 
+  it("sandbox starts only the simulators, serving real HTTPS, and stops on SIGTERM", async () => {
+    const cli = start(["sandbox"]);
+    const out = await waitForOutput(cli, (s) => s.includes("Trust anchor"));
+    const url = /sandbox-ca\s+(https:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    expect(url).toBeDefined();
+    const { readFileSync } = await import("node:fs");
+    const root = readFileSync(`${cli.dataDir}/pki/root-ca.cert.pem`, "utf8");
+    const { UpstreamClient } = await import("../../src/transport/index.js");
+    const client = new UpstreamClient({ name: "probe", baseUrl: url ?? "", tls: { ca: root } });
+    expect((await client.request({ method: "GET", path: "/ca/root.pem" })).text()).toBe(root);
+    await client.close();
+    cli.child.kill("SIGTERM");
+    expect(await cli.exited).toBe(0);
+  });
+
   it("hash-key prints a new key and its API_KEYS entry", async () => {
     const { stdout } = await run(process.execPath, [new URL("../../dist/cli.js", import.meta.url).pathname, "hash-key", "k"]);
     expect(stdout).toBe("API_KEYS entry: <caller-id>:5c8e8d2b0ab0c1ec1ac2eb2e2e7d5b43ad3c7b1b6b4b81d3a80f0b7f2f0b1d5e\n".replace(/[0-9a-f]{64}/, (await import("node:crypto")).createHash("sha256").update("k").digest("hex")));

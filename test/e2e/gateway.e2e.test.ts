@@ -43,6 +43,10 @@ describe("createGateway (library mode)", () => {
     const root = await client.request({ method: "GET", path: "/ca/root.pem" });
     expect(root.text()).toBe(sandbox.trustAnchorPem);
     await client.close();
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/passerelle_vault_operation_duration_seconds_count\{backend="memory",operation="ping",outcome="ok"\} \d+/);
+    expect(metrics).toContain("passerelle_process_resident_memory_bytes");
+    expect(metrics).toContain('passerelle_http_requests_total{method="GET",route="/health/ready",status="200"} 1');
     await gateway.close();
     await expect(fetch(`${url}/health/live`)).rejects.toThrow();
   });
@@ -66,12 +70,23 @@ describe("createGateway (library mode)", () => {
   });
 
   it("maps an unreachable upstream to a 503 problem naming it, without leaking internals", async () => {
-    const dead = new UpstreamClient({ name: "fr-dmp", baseUrl: "http://127.0.0.1:9", connectTimeoutMs: 500, retry: { maxAttempts: 1 } });
-    cleanups.push(() => dead.close());
+    let dead: UpstreamClient | undefined;
     const plugin: FastifyPluginAsync = async (v1) => {
-      v1.get("/probe-dmp", async () => (await dead.request({ method: "GET", path: "/" })).json());
+      v1.get("/probe-dmp", async () => {
+        if (!dead) throw new Error("not wired");
+        return (await dead.request({ method: "GET", path: "/" })).json();
+      });
     };
-    const { url } = await start({ SANDBOX_API_KEY: "k-1234567890" }, { v1Plugins: [plugin] });
+    const { gateway, url } = await start({ SANDBOX_API_KEY: "k-1234567890" }, { v1Plugins: [plugin] });
+    const client = new UpstreamClient({
+      name: "fr-dmp",
+      baseUrl: "http://127.0.0.1:9",
+      connectTimeoutMs: 500,
+      retry: { maxAttempts: 1 },
+      metrics: gateway.metrics,
+    });
+    dead = client;
+    cleanups.push(() => client.close());
     const res = await fetch(`${url}/v1/probe-dmp`, { headers: { "x-api-key": "k-1234567890" } });
     expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toBe("application/problem+json; charset=utf-8");
@@ -79,6 +94,8 @@ describe("createGateway (library mode)", () => {
     expect(body).toMatchObject({ code: "PASSERELLE_UPSTREAM_UNAVAILABLE", upstream: "fr-dmp", status: 503 });
     expect(String(body.detail)).toContain("fr-dmp");
     expect(JSON.stringify(body)).not.toMatch(/ECONNREFUSED|at .*\.js/);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/passerelle_upstream_errors_total\{upstream="fr-dmp",kind="unreachable"\} 1/);
   });
 });
 
