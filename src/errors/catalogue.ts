@@ -21,6 +21,30 @@ export const ERROR_CATALOGUE = {
   PASSERELLE_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "Unsupported media type" },
   PASSERELLE_UNPROCESSABLE: { status: 422, title: "Unprocessable content" },
   PASSERELLE_RATE_LIMITED: { status: 429, title: "Too many requests" },
+  PASSERELLE_CMS_INVALID: { status: 422, title: "CMS signature rejected" },
+  PASSERELLE_PDF_INVALID: { status: 422, title: "Not a usable PDF" },
+  PASSERELLE_PDF_ENCRYPTED: { status: 422, title: "Encrypted PDF refused" },
+  PASSERELLE_XML_MALFORMED: { status: 400, title: "Malformed XML" },
+  PASSERELLE_XML_FORBIDDEN: { status: 400, title: "Forbidden XML construct" },
+  PASSERELLE_XML_SIGNATURE_INVALID: { status: 422, title: "XML signature rejected" },
+  PASSERELLE_JOSE_INVALID: { status: 400, title: "Invalid JOSE object" },
+  PASSERELLE_CERTIFICATE_INVALID: { status: 422, title: "Certificate rejected" },
+  PASSERELLE_KEYSTORE_INVALID: { status: 422, title: "Key store rejected" },
+  PASSERELLE_KEYSTORE_PASSWORD_INCORRECT: { status: 422, title: "Wrong key store password" },
+  PASSERELLE_CARD_PIN_INCORRECT: { status: 403, title: "Smart card PIN incorrect" },
+  PASSERELLE_CARD_PIN_LOCKED: { status: 403, title: "Smart card PIN locked" },
+  // Identity (practitioner login, sessions, tokens): see src/services/identity/
+  PASSERELLE_AUTH_UNKNOWN_CLIENT: { status: 404, title: "Unknown identity client" },
+  PASSERELLE_AUTH_LOGIN_INVALID: { status: 400, title: "Login ticket or login code invalid" },
+  PASSERELLE_AUTH_STATE_INVALID: { status: 400, title: "Authorization response does not match a login in progress" },
+  PASSERELLE_AUTH_CODE_REJECTED: { status: 400, title: "Authorization code rejected by the identity provider" },
+  PASSERELLE_AUTH_DENIED: { status: 403, title: "Authentication denied" },
+  PASSERELLE_AUTH_EXPIRED: { status: 410, title: "Authentication request expired" },
+  PASSERELLE_AUTH_UNKNOWN_USER: { status: 422, title: "User unknown to the identity provider" },
+  PASSERELLE_AUTH_SESSION_INVALID: { status: 401, title: "Session invalid or expired" },
+  PASSERELLE_AUTH_TOKEN_INVALID: { status: 401, title: "Access token rejected" },
+  PASSERELLE_AUTH_ID_TOKEN_INVALID: { status: 502, title: "Identity provider sent an invalid ID token" },
+  PASSERELLE_AUTH_PROVIDER_ERROR: { status: 502, title: "Identity provider refused the request or answered badly" },
   // Our faults (5xx)
   PASSERELLE_INTERNAL: { status: 500, title: "Internal error" },
   PASSERELLE_NOT_READY: { status: 503, title: "Service not ready" },
@@ -28,10 +52,17 @@ export const ERROR_CATALOGUE = {
   PASSERELLE_SHUTTING_DOWN: { status: 503, title: "Gateway shutting down" },
   PASSERELLE_VAULT_UNAVAILABLE: { status: 503, title: "Vault unavailable" },
   PASSERELLE_AUDIT_UNAVAILABLE: { status: 503, title: "Audit trail unavailable" },
+  PASSERELLE_TRUST_STORE_INVALID: { status: 500, title: "Trust store could not be loaded" },
+  PASSERELLE_REVOCATION_UNAVAILABLE: { status: 503, title: "Certificate revocation status unavailable" },
+  PASSERELLE_CARD_UNAVAILABLE: { status: 503, title: "Smart card unavailable" },
   // Upstream (national service) faults
   PASSERELLE_UPSTREAM_BAD_RESPONSE: { status: 502, title: "Upstream service answered badly" },
   PASSERELLE_UPSTREAM_UNAVAILABLE: { status: 503, title: "Upstream service unavailable" },
   PASSERELLE_UPSTREAM_TIMEOUT: { status: 504, title: "Upstream service timed out" },
+  // RFC 3161 time-stamps: see src/protocols/tsp/
+  PASSERELLE_TIMESTAMP_REJECTED: { status: 502, title: "Time-stamping authority refused the request" },
+  PASSERELLE_TIMESTAMP_INVALID: { status: 502, title: "Time-stamping authority answered with an invalid token" },
+  PASSERELLE_TIMESTAMP_TOKEN_INVALID: { status: 422, title: "Time-stamp token rejected" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

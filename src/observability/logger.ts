@@ -15,6 +15,31 @@ interface SerializableRequest {
   socket?: { remoteAddress?: string | undefined };
 }
 
+const SERIALIZERS: Record<string, (value: never) => unknown> = {
+  req: (req: SerializableRequest) => ({
+    id: req.id,
+    method: req.method,
+    path: req.url?.split("?")[0],
+    remoteAddress: req.socket?.remoteAddress,
+  }),
+  res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+  err: (err: Error) => (err instanceof Error ? pino.stdSerializers.err(err) : err),
+};
+
+/**
+ * Serialises the well-known keys first (pino runs `formatters.log` before its
+ * own serializers, and walking a raw Fastify request or socket would be both
+ * slow and pointless), then redacts the result.
+ */
+function serializeAndRedact(object: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) {
+    const serialize = SERIALIZERS[key];
+    out[key] = serialize && value !== null && typeof value === "object" ? serialize(value as never) : value;
+  }
+  return redactDeep(out) as Record<string, unknown>;
+}
+
 /**
  * The structured JSON logger. Every logged object goes through redactDeep
  * (secrets and national identifiers by key and by shape), and request URLs are
@@ -27,23 +52,13 @@ export function createLogger(settings: LoggerSettings): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: {
       level: (label) => ({ level: label }),
-      log: (object) => redactDeep(object) as Record<string, unknown>,
+      log: serializeAndRedact,
     },
     hooks: {
       logMethod(args, method) {
         const redacted = args.map((a) => (typeof a === "string" ? redactString(a) : a)) as Parameters<typeof method>;
         method.apply(this, redacted);
       },
-    },
-    serializers: {
-      req: (req: SerializableRequest) => ({
-        id: req.id,
-        method: req.method,
-        path: req.url?.split("?")[0],
-        remoteAddress: req.socket?.remoteAddress,
-      }),
-      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-      err: pino.stdSerializers.err,
     },
   };
   return settings.destination ? pino(options, settings.destination) : pino(options);

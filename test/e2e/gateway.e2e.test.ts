@@ -70,11 +70,11 @@ describe("createGateway (library mode)", () => {
   });
 
   it("maps an unreachable upstream to a 503 problem naming it, without leaking internals", async () => {
-    let dead: UpstreamClient | undefined;
+    const wiring: { dead?: UpstreamClient } = {};
     const plugin: FastifyPluginAsync = async (v1) => {
       v1.get("/probe-dmp", async () => {
-        if (!dead) throw new Error("not wired");
-        return (await dead.request({ method: "GET", path: "/" })).json();
+        if (!wiring.dead) throw new Error("not wired");
+        return (await wiring.dead.request({ method: "GET", path: "/" })).json();
       });
     };
     const { gateway, url } = await start({ SANDBOX_API_KEY: "k-1234567890" }, { v1Plugins: [plugin] });
@@ -85,7 +85,7 @@ describe("createGateway (library mode)", () => {
       retry: { maxAttempts: 1 },
       metrics: gateway.metrics,
     });
-    dead = client;
+    wiring.dead = client;
     cleanups.push(() => client.close());
     const res = await fetch(`${url}/v1/probe-dmp`, { headers: { "x-api-key": "k-1234567890" } });
     expect(res.status).toBe(503);

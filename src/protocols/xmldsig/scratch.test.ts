@@ -1,0 +1,20 @@
+import { it, expect } from "vitest";
+import { openTestPki, keySigner, xmlsec1 } from "./test-support/fixtures.js";
+import { signXml } from "./sign.js";
+import { verifyXmlSignature } from "./verify.js";
+import { chainToTrustAnchors } from "./trust.js";
+it("roundtrip", async () => {
+  const pki = await openTestPki();
+  const signer = keySigner({ privateKey: pki.signer.privateKey, chain: [pki.signer.certificate, ...pki.signer.intermediates] });
+  const { xml } = await signXml('<?xml version="1.0"?>\n<doc xmlns="urn:x" xmlns:p="urn:p"><p:a Id="a1" p:x="1">hé &amp; &lt;</p:a><b/></doc>', { signer, keyInfo: "chain" });
+  console.log(xml);
+  const r = await verifyXmlSignature(xml, { trustPolicy: chainToTrustAnchors([pki.root]) });
+  console.log(r.signedElements.map(e => e.tagName), r.algorithm, r.certificate?.subject);
+  const x = await xmlsec1(pki.dir, ["--verify", "--trusted-pem", "root.pem", "doc.xml"], { "root.pem": pki.rootPem, "doc.xml": xml });
+  console.log(x);
+  const s2 = await signXml(xml.replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, ""), { signer, references: [{ id: "a1" }] , keyInfo: "chain"});
+  console.log(s2.xml);
+  const x2 = await xmlsec1(pki.dir, ["--verify", "--trusted-pem", "root.pem", "--id-attr:Id", "urn:p:a", "doc2.xml"], { "doc2.xml": s2.xml });
+  console.log(x2);
+  await pki.cleanup();
+});
