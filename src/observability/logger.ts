@@ -15,7 +15,7 @@ interface SerializableRequest {
   socket?: { remoteAddress?: string | undefined };
 }
 
-const SERIALIZERS: Record<string, (value: never) => unknown> = {
+const SERIALIZERS: Partial<Record<string, (value: never) => unknown>> = {
   req: (req: SerializableRequest) => ({
     id: req.id,
     method: req.method,
@@ -35,7 +35,7 @@ function serializeAndRedact(object: Record<string, unknown>): Record<string, unk
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(object)) {
     const serialize = SERIALIZERS[key];
-    out[key] = serialize && value !== null && typeof value === "object" ? serialize(value as never) : value;
+    out[key] = serialize !== undefined && value !== null && typeof value === "object" ? serialize(value as never) : value;
   }
   return redactDeep(out) as Record<string, unknown>;
 }
