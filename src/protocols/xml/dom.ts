@@ -4,7 +4,7 @@
  * that even a DOM built by code (not limited by the parser's depth limit)
  * cannot overflow the stack.
  */
-import type { Attr, Document, Element, Node } from "@xmldom/xmldom";
+import type { Document, Element, Node } from "@xmldom/xmldom";
 
 /** http://www.w3.org/2000/xmlns/ — the namespace of `xmlns` and `xmlns:*` attributes (Namespaces in XML §3). */
 export const XMLNS_NAMESPACE = "http://www.w3.org/2000/xmlns/";
@@ -34,17 +34,6 @@ export function childElements(parent: Node): Element[] {
 /** Whether `element` is in namespace `namespaceURI` with local name `localName`. */
 export function isNamed(element: Element, namespaceURI: string, localName: string): boolean {
   return element.namespaceURI === namespaceURI && element.localName === localName;
-}
-
-/** The attributes of `element` that are not namespace declarations. */
-export function plainAttributes(element: Element): Attr[] {
-  const result: Attr[] = [];
-  const attributes = element.attributes;
-  for (let i = 0; i < attributes.length; i++) {
-    const attr = attributes.item(i);
-    if (attr !== null && attr.namespaceURI !== XMLNS_NAMESPACE && attr.name !== "xmlns") result.push(attr);
-  }
-  return result;
 }
 
 /**

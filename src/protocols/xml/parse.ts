@@ -18,6 +18,7 @@
  * serializeXml(doc);              // back to text, byte-stable for signatures
  * ```
  */
+import { TextDecoder } from "node:util";
 import { DOMParser, XMLSerializer, type Document, type Node } from "@xmldom/xmldom";
 import { XmlParseError } from "./errors.js";
 
@@ -71,6 +72,11 @@ export function parseXml(input: string | Uint8Array, options: ParseXmlOptions = 
  *
  * @throws TypeError if the DOM holds something that cannot be written as
  *   well-formed XML (e.g. a comment containing `--`).
+ *
+ * @example
+ * ```ts
+ * serializeXml(parseXml("<a>1&#13;</a>")); // "<a>1&#xD;</a>"
+ * ```
  */
 export function serializeXml(node: Node): string {
   try {

@@ -3,9 +3,19 @@
  * package). Expressions come from code or configuration, never from the
  * document being processed, so a bad one is the caller's mistake.
  */
+import { createRequire } from "node:module";
 import type { Element, Node } from "@xmldom/xmldom";
-import * as xpath from "xpath";
 import { isElement } from "./dom.js";
+
+/**
+ * The `xpath` package, typed here rather than through its declarations: those
+ * pull the browser DOM library (`/// <reference lib="dom" />`) into the whole
+ * program, whose WebCrypto and fetch globals then clash with Node's.
+ */
+interface XPathModule {
+  useNamespaces(namespaces: Record<string, string>): (expression: string, node: Node) => unknown;
+}
+const xpath = createRequire(import.meta.url)("xpath") as XPathModule;
 
 /** Prefix → namespace URI, for the prefixes an expression uses. */
 export type XPathNamespaces = Readonly<Record<string, string>>;
@@ -23,15 +33,15 @@ export type XPathNamespaces = Readonly<Record<string, string>>;
  */
 export function selectElements(expression: string, context: Node, namespaces: XPathNamespaces = {}): Element[] {
   if (typeof expression !== "string" || expression.length === 0) throw new TypeError("An XPath expression must be a non-empty string");
-  let result: xpath.SelectReturnType;
+  let result: unknown;
   try {
-    // The xpath package is typed against the browser DOM; xmldom implements the same interfaces.
-    result = xpath.useNamespaces({ ...namespaces })(expression, context as unknown as globalThis.Node);
+    // xmldom implements the DOM interfaces the xpath package walks.
+    result = xpath.useNamespaces({ ...namespaces })(expression, context);
   } catch (error) {
     throw new TypeError(`Invalid XPath expression "${expression}": ${(error as Error).message}`, { cause: error });
   }
   if (!Array.isArray(result)) throw new TypeError(`XPath "${expression}" must select elements, not a ${typeof result}`);
-  const elements = result as unknown as Node[];
+  const elements = result as Node[];
   for (const node of elements) {
     if (!isElement(node)) throw new TypeError(`XPath "${expression}" selected a node that is not an element`);
   }

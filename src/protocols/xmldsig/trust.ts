@@ -61,20 +61,30 @@ export function chainToTrustAnchors(anchors: readonly X509Certificate[], options
     let current = leaf;
     for (;;) {
       const pinned = anchors.find((anchor) => anchor.raw.equals(current.raw));
-      const anchor = pinned ?? anchors.find((a) => current.checkIssued(a) && current.verify(a.publicKey));
+      const anchor = pinned ?? anchors.find((a) => issuedBy(current, a));
       if (anchor !== undefined) {
         if (pinned === undefined) path.push(anchor);
         for (const certificate of path) assertValidAt(certificate, at);
         return leaf;
       }
       if (path.length > maxIntermediates) break;
-      const issuer = candidates.find((c) => !path.includes(c) && current.checkIssued(c) && current.verify(c.publicKey));
+      const issuer = candidates.find((c) => !path.includes(c) && issuedBy(current, c));
       if (issuer === undefined) break;
       path.push(issuer);
       current = issuer;
     }
     throw new XmlSignatureError("untrusted_key", `The signing certificate (${leaf.subject.replaceAll("\n", ", ")}) does not chain to a trust anchor`);
   };
+}
+
+/** Whether `issuer` issued `certificate`: names (and key identifiers) match and its signature verifies. */
+function issuedBy(certificate: X509Certificate, issuer: X509Certificate): boolean {
+  try {
+    return certificate.checkIssued(issuer) && certificate.verify(issuer.publicKey);
+  } catch {
+    // An issuer key of another type, or an unsupported signature algorithm.
+    return false;
+  }
 }
 
 /** @throws XmlSignatureError `certificate_expired` / `certificate_not_yet_valid`. */

@@ -21,7 +21,7 @@
  */
 import { createHash, timingSafeEqual, type X509Certificate } from "node:crypto";
 import type { Document, Element } from "@xmldom/xmldom";
-import { XMLNS_NAMESPACE, childElements, isNamed } from "../xml/dom.js";
+import { XMLNS_NAMESPACE, childElements, isDocument, isNamed } from "../xml/dom.js";
 import { parseXml, serializeXml, type ParseXmlOptions } from "../xml/parse.js";
 import { XmlSignatureError } from "./errors.js";
 import { DIGEST_LENGTHS, DIGEST_URIS, DSIG_NAMESPACE, digestByUri } from "./lib/algorithms.js";
@@ -55,6 +55,7 @@ export async function signXades(input: string | Uint8Array | Document, options: 
   const signingTime = options.signingTime ?? new Date();
   if (!(signingTime instanceof Date) || !Number.isFinite(signingTime.getTime())) throw new TypeError("signXades: signingTime must be a valid Date");
   const document = typeof input === "string" || input instanceof Uint8Array ? parseXml(input, options.parse) : input;
+  if (!isDocument(document)) throw new TypeError("signXades: input must be XML text, bytes or a Document");
   const signature = await createSignature(document, options, {
     addToSignature: ({ doc, signature: signatureElement, signatureId, chain, createDsElement }) => {
       const signingCertificate = chain[0] as X509Certificate;

@@ -7,16 +7,18 @@
  * 1. the caller says which Signature is expected, and exactly one must be there;
  * 2. SignedInfo is canonicalized, and everything read from it afterwards is
  *    read from that canonical form re-parsed: what was signed is what is used;
- * 3. every algorithm, transform and URI form is checked against allow-lists
- *    before any cryptography (no XPath/XSLT, no external URIs, no HMAC);
- * 4. Ids must be unique across every configured Id attribute name, and each
- *    Reference resolves to exactly one element; comments in signed content are
- *    refused (canonicalization drops them, so they could change meaning
- *    without changing the digest);
- * 5. the key comes from the caller's trust configuration, never from KeyInfo
- *    alone;
- * 6. the elements that were actually digested are returned, so callers read
- *    only signed content.
+ * 3. every algorithm and transform is checked against allow-lists before any
+ *    cryptography (no XPath/XSLT, no comments variants, no HMAC, SHA-1 and
+ *    DSA only when the policy says so);
+ * 4. the key comes from the caller's trust configuration, never from KeyInfo
+ *    alone, and must verify SignatureValue over SignedInfo;
+ * 5. References are same-document only ("" or "#id", no external URIs, no
+ *    XPointer); Ids must be unique across every configured Id attribute name,
+ *    so each Reference resolves to exactly one element; comments in signed
+ *    content are refused (canonicalization drops them, so they could change
+ *    meaning without changing the digest);
+ * 6. each digest is checked, and the elements that were actually digested are
+ *    returned, so callers read only signed content.
  */
 import { X509Certificate, createHash, timingSafeEqual, verify as verifySignatureValue, type KeyObject } from "node:crypto";
 import type { Document, Element, Node } from "@xmldom/xmldom";
@@ -183,7 +185,7 @@ export async function verifySignatureCore(
   }
   assertNoText(signedInfo, "SignedInfo");
 
-  // 3. Allow-lists, before any cryptography.
+  // 3. Allow-lists (algorithms, transforms), before any cryptography.
   const method = signatureMethodOf(methodElement, policy);
   if (referenceElements.length === 0) throw new XmlSignatureError("malformed_signature", "SignedInfo has no Reference");
   const maxReferences = policy.maxReferences ?? 32;
@@ -192,7 +194,23 @@ export async function verifySignatureCore(
   }
   const references = referenceElements.map((element) => parseReference(element, policy));
 
-  // 4. Reference targets: unique Ids, exactly one element each, no comments.
+  // 4. The key, from the caller's trust configuration, and the SignatureValue
+  //    over SignedInfo (verifiable before any Reference is resolved).
+  const keyInfoCertificates = parts.keyInfo === undefined ? [] : certificatesIn(parts.keyInfo);
+  const at = policy.at ?? new Date();
+  const candidates = await trustedCandidates(policy, keyInfoCertificates, at);
+  const usable = candidates.filter((c) => keyFits(c.key, method));
+  if (usable.length === 0) throw new XmlSignatureError("untrusted_key", `No trusted key fits ${method.name}`);
+  const strong = usable.filter((c) => keyIsStrong(c.key, policy));
+  if (strong.length === 0) throw new XmlSignatureError("weak_key", "The trusted key is weaker than the policy's minimum");
+  const signatureValue = base64Of(parts.signatureValue, "SignatureValue");
+  const data = Buffer.from(canonicalSignedInfo, "utf8");
+  const signer = strong.find((c) => checkSignatureValue(method, c.key, data, signatureValue));
+  if (signer === undefined) throw new XmlSignatureError("signature_mismatch", "SignatureValue does not verify with the trusted key");
+  if (signer.certificate !== undefined && policy.checkValidity !== false) assertValidAt(signer.certificate, at);
+
+  // 5. Reference targets: same-document URIs only, unique Ids, exactly one
+  //    element each, no comments, and every required element covered.
   const ids = indexIds(doc, idAttributes);
   for (const [id, elements] of ids) {
     if (elements.length > 1) throw new XmlSignatureError("duplicate_id", `Id "${id}" is carried by ${elements.length} elements`);
@@ -200,6 +218,10 @@ export async function verifySignatureCore(
   const root = doc.documentElement;
   if (root === null) throw new XmlSignatureError("malformed_signature", "The document has no document element");
   const targets = references.map((reference) => {
+    // XML-DSig §4.4.3.3: "" is the document, "#id" one element; XPointer and external URIs are refused.
+    if (reference.uri !== "" && !(reference.uri.startsWith("#") && isNcName(reference.uri.slice(1)))) {
+      throw new XmlSignatureError("unsupported_reference", `Reference URI "${reference.uri}" is not accepted (only "" and "#id")`);
+    }
     const target = reference.uri === "" ? doc : ids.get(reference.uri.slice(1))?.[0];
     if (target === undefined) throw new XmlSignatureError("reference_not_found", `No element carries the Id of Reference "${reference.uri}"`);
     if (target !== doc && isInside(target, signature)) {
@@ -224,20 +246,6 @@ export async function verifySignatureCore(
     });
     if (!covered) throw new XmlSignatureError("wrapping", `"${expression}" is not covered by the signature`);
   }
-
-  // 5. The key, from the caller's trust configuration, and the SignatureValue.
-  const keyInfoCertificates = parts.keyInfo === undefined ? [] : certificatesIn(parts.keyInfo);
-  const at = policy.at ?? new Date();
-  const candidates = await trustedCandidates(policy, keyInfoCertificates, at);
-  const usable = candidates.filter((c) => keyFits(c.key, method));
-  if (usable.length === 0) throw new XmlSignatureError("untrusted_key", `No trusted key fits ${method.name}`);
-  const strong = usable.filter((c) => keyIsStrong(c.key, policy));
-  if (strong.length === 0) throw new XmlSignatureError("weak_key", "The trusted key is weaker than the policy's minimum");
-  const signatureValue = base64Of(parts.signatureValue, "SignatureValue");
-  const data = Buffer.from(canonicalSignedInfo, "utf8");
-  const signer = strong.find((c) => checkSignatureValue(method, c.key, data, signatureValue));
-  if (signer === undefined) throw new XmlSignatureError("signature_mismatch", "SignatureValue does not verify with the trusted key");
-  if (signer.certificate !== undefined && policy.checkValidity !== false) assertValidAt(signer.certificate, at);
 
   // 6. Digests; the result lists exactly the digested elements.
   const verified: VerifiedReference[] = references.map((reference, i) => {
@@ -364,10 +372,6 @@ function parseReference(element: Element, policy: XmlSignaturePolicy): ParsedRef
   assertNoText(element, "Reference");
   const uri = element.getAttribute("URI");
   if (uri === null) throw new XmlSignatureError("unsupported_reference", "A Reference without URI is not accepted");
-  // XML-DSig §4.4.3.3: "" is the document, "#id" one element; XPointer and external URIs are refused.
-  if (uri !== "" && !(uri.startsWith("#") && isNcName(uri.slice(1)))) {
-    throw new XmlSignatureError("unsupported_reference", `Reference URI "${uri}" is not accepted (only "" and "#id")`);
-  }
   const type = element.hasAttribute("Type") ? (element.getAttribute("Type") ?? undefined) : undefined;
   const children = childElements(element);
   let index = 0;

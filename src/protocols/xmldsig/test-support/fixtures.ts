@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import type { Element } from "@xmldom/xmldom";
 import type { SignatureAlgorithm, Signer } from "../../../trust/signer.js";
 import { SandboxPki } from "../../../trust/pki/index.js";
 
@@ -121,4 +122,11 @@ export async function xmlsec1(dir: string, args: string[], files: Record<string,
     if (e.code === "ENOENT") throw new Error("xmlsec1 is not installed; install it with: apt-get install -y xmlsec1", { cause: error });
     return { ok: false, output: `${e.stdout ?? ""}${e.stderr ?? ""}` };
   }
+}
+
+/** Replaces the content of `element` with `text` (tests that edit signed documents). */
+export function replaceText(element: Element | undefined, text: string): void {
+  if (element === undefined || element.ownerDocument === null) throw new Error("no element to edit");
+  while (element.firstChild !== null) element.removeChild(element.firstChild);
+  element.appendChild(element.ownerDocument.createTextNode(text));
 }
