@@ -22,7 +22,7 @@
  * ```
  */
 import { assertAttribute, encodeAttribute, type CmsAttribute } from "./attributes.js";
-import { TAG, encodeTlv, type Tlv } from "./der.js";
+import { TAG, encodeTlv, rewrap } from "./der.js";
 import { CmsError } from "./errors.js";
 import { locateSignerInfo } from "./signer-info-location.js";
 
@@ -50,21 +50,9 @@ export function addUnsignedAttribute(
   const { signerInfo, fields, unsignedAttrs } = location;
 
   // The new SignerInfo: its fields as they are, with unsignedAttrs [1] extended or created.
-  const kept = fields.filter((field) => field !== unsignedAttrs).map((field) => slice(der, field));
+  const kept = fields.filter((field) => field !== unsignedAttrs).map((field) => der.subarray(field.start, field.end));
   const previousAttributes = unsignedAttrs === undefined ? [] : [der.subarray(unsignedAttrs.contentStart, unsignedAttrs.end)];
-  let rebuilt = encodeTlv(TAG.SEQUENCE, ...kept, encodeTlv(TAG.CONTEXT_1, ...previousAttributes, added));
-
-  // Re-wrap, innermost first: signerInfos SET, SignedData, [0], ContentInfo — siblings copied byte for byte.
-  let replaced: Tlv = signerInfo;
-  for (const parent of [...location.enclosing].reverse()) {
-    const before = der.subarray(parent.contentStart, replaced.start);
-    const after = der.subarray(replaced.end, parent.end);
-    rebuilt = encodeTlv(der[parent.start] as number, before, rebuilt, after);
-    replaced = parent;
-  }
-  return rebuilt;
-}
-
-function slice(der: Buffer, tlv: Tlv): Buffer {
-  return der.subarray(tlv.start, tlv.end);
+  const rebuilt = encodeTlv(TAG.SEQUENCE, ...kept, encodeTlv(TAG.CONTEXT_1, ...previousAttributes, added));
+  // Re-wrapped, innermost first: signerInfos SET, SignedData, [0], ContentInfo.
+  return rewrap(der, location.enclosing, signerInfo, rebuilt);
 }

@@ -95,7 +95,7 @@ export function signingTimeAttribute(time: Date): CmsAttribute {
 }
 
 /**
- * RFC 5035 §3 / ETSI EN 319 122-1 §5.2.2.3 signing-certificate-v2:
+ * RFC 5035 §3 / ETSI EN 319 122-1 §5.2.2 signing-certificate-v2:
  *
  *   SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }
  *   ESSCertIDv2 ::= SEQUENCE {

@@ -99,6 +99,22 @@ export function encodeTlv(tag: number, ...contents: readonly Uint8Array[]): Buff
 }
 
 /**
+ * Puts `replacement` where `replaced` was and re-encodes the structures that
+ * enclose it (outermost first in `enclosing`) with their new lengths. Every
+ * sibling is copied byte for byte, so nothing else of a signed structure can
+ * change.
+ */
+export function rewrap(der: Uint8Array, enclosing: readonly Tlv[], replaced: Tlv, replacement: Uint8Array): Buffer {
+  let rebuilt: Buffer = Buffer.from(replacement);
+  let inner = replaced;
+  for (const parent of [...enclosing].reverse()) {
+    rebuilt = encodeTlv(der[parent.start] as number, der.subarray(parent.contentStart, inner.start), rebuilt, der.subarray(inner.end, parent.end));
+    inner = parent;
+  }
+  return rebuilt;
+}
+
+/**
  * Orders the encodings of a SET OF as DER requires (X.690 §11.6): ascending
  * as octet strings, the shorter one padded with trailing zero octets.
  */

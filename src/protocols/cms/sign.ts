@@ -30,12 +30,13 @@ import {
   assertAttribute,
   contentTypeAttribute,
   encodeAttributeSet,
+  issuerAndSerialNumberOf,
   messageDigestAttribute,
   signingCertificateV2Attribute,
   signingTimeAttribute,
   type CmsAttribute,
 } from "./attributes.js";
-import { decodeBer } from "./der.js";
+import { TAG, decodeBer, encodeTlv, readChildren, readTlv, rewrap } from "./der.js";
 import { ATTRIBUTE_OID, CMS_OID } from "./oids.js";
 import { locateSignerInfo } from "./signer-info-location.js";
 
@@ -193,8 +194,7 @@ async function prepareSignerInfo(options: CreateSignedDataOptions): Promise<Prep
   const signerCertificate = chain[0];
   if (signerCertificate === undefined) throw new TypeError(`Signer ${signer.id} has no certificate`);
   const certificates = options.includeChain === false ? [signerCertificate] : chain;
-  const pkiCertificates = certificates.map((certificate) => pkijs.Certificate.fromBER(certificate.raw));
-  const signerPki = pkiCertificates[0] as pkijs.Certificate;
+  const { issuer, serialNumber } = issuerAndSerialNumberOf(signerCertificate);
   const now = options.now ?? (() => new Date());
   const time = signingTime === undefined ? now() : signingTime;
   const withEss = attributeOptions.signingCertificateV2 !== false;
@@ -217,7 +217,7 @@ async function prepareSignerInfo(options: CreateSignedDataOptions): Promise<Prep
       const signerInfo = new pkijs.SignerInfo({
         // RFC 5652 §5.3: version 1 with issuerAndSerialNumber, the identifier every verifier supports.
         version: 1,
-        sid: new pkijs.IssuerAndSerialNumber({ issuer: signerPki.issuer, serialNumber: signerPki.serialNumber }),
+        sid: new pkijs.IssuerAndSerialNumber({ schema: decodeBer(encodeTlv(TAG.SEQUENCE, issuer, serialNumber)) }),
         digestAlgorithm: digestAlgorithmIdentifier(digestAlgorithm),
         signedAttrs: new pkijs.SignedAndUnsignedAttributes({
           type: 0,
@@ -249,13 +249,33 @@ async function prepareSignerInfo(options: CreateSignedDataOptions): Promise<Prep
         version: 1,
         digestAlgorithms: [digestAlgorithmIdentifier(digestAlgorithm)],
         encapContentInfo,
-        certificates: pkiCertificates,
         signerInfos: [signerInfo],
       });
       const contentInfo = new pkijs.ContentInfo({ contentType: CMS_OID.signedData, content: signedData.toSchema(true) });
-      return Buffer.from(contentInfo.toSchema().toBER(false));
+      return withCertificates(Buffer.from(contentInfo.toSchema().toBER(false)), certificates);
     },
   };
+}
+
+/**
+ * Inserts `certificates [0] IMPLICIT CertificateSet` after encapContentInfo
+ * (RFC 5652 §5.1), from the certificates' own bytes: a certificate's hash is
+ * in the ESS attribute, so it must travel exactly as issued (and parsing it
+ * with pkijs only to re-encode it costs milliseconds per certificate). The
+ * signer's certificate comes first, then its issuers, as every CMS producer
+ * lays them out.
+ */
+function withCertificates(contentInfoDer: Buffer, certificates: readonly X509Certificate[]): Buffer {
+  const contentInfo = readTlv(contentInfoDer, 0);
+  const explicit = contentInfo ? readChildren(contentInfoDer, contentInfo)?.[1] : undefined;
+  const signedData = explicit ? readChildren(contentInfoDer, explicit)?.[0] : undefined;
+  const encapContentInfo = signedData ? readChildren(contentInfoDer, signedData)?.[2] : undefined;
+  if (contentInfo === undefined || explicit === undefined || signedData === undefined || encapContentInfo === undefined) {
+    throw new Error("unreachable: pkijs produced a SignedData that does not parse");
+  }
+  const certificateSet = encodeTlv(TAG.CONTEXT_0, ...certificates.map((certificate) => certificate.raw));
+  const replacement = Buffer.concat([contentInfoDer.subarray(encapContentInfo.start, encapContentInfo.end), certificateSet]);
+  return rewrap(contentInfoDer, [contentInfo, explicit, signedData], encapContentInfo, replacement);
 }
 
 function contentChunks(content: unknown): readonly Uint8Array[] {

@@ -18,7 +18,7 @@ import { CMS_OID } from "./oids.js";
 
 export interface TimestampTokenInfo {
   genTime: Date;
-  /** Whether the token's messageImprint is the hash of the given signature value (RFC 3161 §2.4.2, EN 319 122-1 §5.3). */
+  /** Whether the token's messageImprint is the hash of the given signature value (RFC 3161 §2.4.2 and Appendix A). */
   imprintMatches: boolean;
 }
 

@@ -158,7 +158,9 @@ export async function verifySignedData(der: Uint8Array, options: VerifySignedDat
 
 interface CarriedCertificate {
   certificate: X509Certificate;
-  pki: pkijs.Certificate;
+  /** The DER of its issuer Name and serialNumber, as in its TBSCertificate. */
+  issuer: Buffer;
+  serialNumber: Buffer;
 }
 
 interface ParsedSignedData {
@@ -203,7 +205,8 @@ function carriedCertificates(der: Uint8Array): CarriedCertificate[] {
     if (block.idBlock.tagClass !== 1) continue;
     const bytes = Buffer.from(block.valueBeforeDecodeView);
     try {
-      found.push({ certificate: new X509Certificate(bytes), pki: pkijs.Certificate.fromBER(bytes) });
+      const certificate = new X509Certificate(bytes);
+      found.push({ certificate, ...issuerAndSerialNumberOf(certificate) });
     } catch (cause) {
       throw new CmsError("malformed", "A certificate in the SignedData does not parse", cause);
     }
@@ -216,16 +219,25 @@ function findSignerCertificate(signerInfo: pkijs.SignerInfo, certificates: Carri
   const sid: unknown = signerInfo.sid;
   let match: CarriedCertificate | undefined;
   if (sid instanceof pkijs.IssuerAndSerialNumber) {
-    match = certificates.find((c) => sid.serialNumber.isEqual(c.pki.serialNumber) && sid.issuer.isEqual(c.pki.issuer));
+    // Compared as encoded, as OpenSSL does: a SignerInfo copies its signer's issuer and serial number.
+    const issuer = Buffer.from(sid.issuer.valueBeforeDecode);
+    const serialNumber = Buffer.from(sid.serialNumber.valueBeforeDecodeView);
+    match = certificates.find((c) => c.serialNumber.equals(serialNumber) && c.issuer.equals(issuer));
   } else if (sid instanceof asn1js.BaseBlock && sid.idBlock.tagClass === 3 && sid.idBlock.tagNumber === 0) {
     const keyId = Buffer.from((sid as asn1js.Primitive).valueBlock.valueHexView);
-    match = certificates.find((c) => subjectKeyIdentifier(c.pki)?.equals(keyId) === true);
+    match = certificates.find((c) => subjectKeyIdentifier(c.certificate)?.equals(keyId) === true);
   }
   if (match === undefined) throw new CmsError("signer_certificate_not_found", "No certificate in the SignedData matches the SignerInfo's sid");
   return match;
 }
 
-function subjectKeyIdentifier(certificate: pkijs.Certificate): Buffer | undefined {
+function subjectKeyIdentifier(x509: X509Certificate): Buffer | undefined {
+  let certificate: pkijs.Certificate;
+  try {
+    certificate = pkijs.Certificate.fromBER(x509.raw);
+  } catch {
+    return undefined;
+  }
   const extension = certificate.extensions?.find((e) => e.extnID === "2.5.29.14");
   const parsed: unknown = extension?.parsedValue;
   return parsed instanceof asn1js.OctetString ? Buffer.from(parsed.valueBlock.valueHexView) : undefined;
@@ -360,11 +372,10 @@ function checkEssCertId(value: Uint8Array, certificate: X509Certificate, v2: boo
   }
   const [hashBlock, issuerSerial] = fields;
   if (!(hashBlock instanceof asn1js.OctetString)) throw new CmsError("malformed", `The ${name} attribute has no certHash`);
-  const digestName = digestOid === DIGEST_OID["SHA-1"] ? "sha1" : NODE_DIGEST_NAME[digestAlgorithmFromOid(digestOid) ?? "SHA-256"];
-  if (digestOid !== DIGEST_OID["SHA-1"] && digestAlgorithmFromOid(digestOid) === undefined) {
-    throw new CmsError("unsupported", `The ${name} attribute uses hash ${digestOid}`);
-  }
-  if (!createHash(digestName).update(certificate.raw).digest().equals(octetStringValue(hashBlock))) {
+  // SHA-1 is acceptable here: it identifies a certificate the signature already binds, it signs nothing.
+  const digest = digestOid === DIGEST_OID["SHA-1"] ? "sha1" : NODE_DIGEST_NAME[digestAlgorithmFromOid(digestOid) as DigestAlgorithm];
+  if (digest === undefined) throw new CmsError("unsupported", `The ${name} attribute uses hash ${digestOid}`);
+  if (!createHash(digest).update(certificate.raw).digest().equals(octetStringValue(hashBlock))) {
     throw new CmsError("signing_certificate_mismatch", `The ${name} attribute designates another certificate than the signer's`);
   }
   if (issuerSerial === undefined) return;

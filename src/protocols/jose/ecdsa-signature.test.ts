@@ -12,7 +12,7 @@ describe("ECDSA signature encodings", () => {
   it.each(CURVES)("%s: DER → r||s gives what OpenSSL gives in IEEE P1363 form, and back", (curve, namedCurve) => {
     const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve });
     // Many signatures, so that r or s with a leading zero byte or a high bit (DER padding) both occur.
-    for (let i = 0; i < 64; i += 1) {
+    for (let i = 0; i < 32; i += 1) {
       const data = Buffer.from(`message ${i}`);
       const der = sign("sha256", data, { key: privateKey, dsaEncoding: "der" });
       const joined = ecdsaDerToJose(der, curve);

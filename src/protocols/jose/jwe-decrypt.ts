@@ -154,12 +154,28 @@ function candidatesOf(jwe: JweInput): FlattenedJWE[] {
   return [jwe];
 }
 
+/** RFC 7516 §7.2.1: the members every JSON serialization has, with their types. */
+function assertJweShape(candidate: FlattenedJWE): void {
+  const optionalStrings = ["protected", "encrypted_key", "iv", "tag", "aad"] as const;
+  if (typeof candidate.ciphertext !== "string") throw new JoseError("malformed", "JWE: ciphertext missing or not a string");
+  for (const member of optionalStrings) {
+    if (candidate[member] !== undefined && typeof candidate[member] !== "string") throw new JoseError("malformed", `JWE: ${member} is not a string`);
+  }
+  for (const member of ["unprotected", "header"] as const) {
+    const value = candidate[member];
+    if (value !== undefined && (typeof value !== "object" || value === null || Array.isArray(value))) {
+      throw new JoseError("malformed", `JWE: ${member} is not a JSON object`);
+    }
+  }
+}
+
 async function decryptOne(
   candidate: FlattenedJWE,
   key: JoseKey,
   family: KeyFamily,
   options: CheckedOptions,
 ): Promise<Omit<DecryptedJwe, "recipientIndex">> {
+  assertJweShape(candidate);
   const protectedHeader = candidate.protected === undefined || candidate.protected === "" ? undefined : decodeHeaderSegment(candidate.protected, "JWE");
   const joseHeader: HeaderMembers = {
     ...protectedHeader,

@@ -1,4 +1,4 @@
-import { X509Certificate, createHash, generateKeyPairSync } from "node:crypto";
+import { X509Certificate, createHash, createPrivateKey, generateKeyPairSync, type webcrypto } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,7 +41,7 @@ describe("JWK helpers", () => {
   it("imports a partner's public key, refusing one that carries private members or names another algorithm", async () => {
     const publicJwk = await exportPublicJwk(rsa.publicKey, { alg: "RS256" });
     const key = await importJwk(publicJwk, { alg: "RS256", expect: "public" });
-    expect((key as CryptoKey).type).toBe("public");
+    expect((key as webcrypto.CryptoKey).type).toBe("public");
     const privateJwk = { ...rsa.privateKey.export({ format: "jwk" }), kty: "RSA" };
     await expect(importJwk(privateJwk, { alg: "RS256", expect: "public" })).rejects.toMatchObject({ reason: "key_invalid" });
     await expect(importJwk(publicJwk, { alg: "PS256", expect: "public" })).rejects.toMatchObject({ reason: "key_mismatch" });
@@ -96,7 +96,7 @@ describe("jwksFromCertificates", () => {
     expect({ n: jwk!.n, e: jwk!.e }).toEqual({ n: fromX5c.n, e: fromX5c.e });
     expect(jwk!.kid).toBe(await jwkThumbprint(jwk!));
     // A JWS signed with the practitioner's key verifies with the published key set.
-    const jws = await signJws("x", { ...(await import("node:crypto")).createPrivateKey(practitioner.keyPem).export({ format: "jwk" }), kty: "RSA" }, { alg: "RS256", kid: jwk!.kid! });
+    const jws = await signJws("x", createPrivateKey(practitioner.keyPem), { alg: "RS256", kid: jwk!.kid! });
     await expect(verifyJws(jws, jwks, { algorithms: ["RS256"] })).resolves.toBeDefined();
   });
 

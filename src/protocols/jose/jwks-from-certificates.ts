@@ -10,31 +10,19 @@
  * const jwks = await jwksFromCertificates([[signatureCert, caCert]], { use: "sig", alg: "RS256" });
  * ```
  */
-import { X509Certificate, createHash } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { JWK } from "jose";
+import { toNodeCertificate, type CertificateInput } from "../../trust/certificates/index.js";
 import { jwkThumbprint } from "./jwk.js";
 import { jweAlgorithmFitsKey, jwsAlgorithmFitsKey, keyFamily, type JsonWebKeySet } from "./keys.js";
 
-/** A certificate as PEM text, DER bytes or a Node X509Certificate. */
-export type CertificateInput = X509Certificate | string | Uint8Array;
+export type { CertificateInput } from "../../trust/certificates/index.js";
 
 export interface JwksFromCertificatesOptions {
   use?: "sig" | "enc";
   alg?: string;
   /** How `kid` is derived: the RFC 7638 key thumbprint (default) or the certificate's `x5t#S256`. */
   kid?: "thumbprint" | "x5t#S256";
-}
-
-export function toNodeCertificate(input: CertificateInput): X509Certificate {
-  if (input instanceof X509Certificate) return input;
-  if (typeof input === "string" || input instanceof Uint8Array) {
-    try {
-      return new X509Certificate(input);
-    } catch (error) {
-      throw new TypeError("not a PEM or DER X.509 certificate", { cause: error });
-    }
-  }
-  throw new TypeError("a certificate must be PEM text, DER bytes or an X509Certificate");
 }
 
 /** The public JWK of one certificate chain (the key's certificate first). */

@@ -7,10 +7,12 @@
  * Padding-oracle defence, RFC 7516 §11.5 and RFC 3218 §2.3.2: any failure to
  * unwrap — bad padding, wrong length — is replaced by a random content key
  * of the right length, so that the caller only ever sees the one
- * "decryption failed" of the authenticated content decryption, in the same
- * time. OpenSSL ≥ 3.2 (Node 22+) does the same inside the unwrap ("implicit
- * rejection"), returning a deterministic pseudo-random message on bad
- * padding.
+ * "decryption failed" of the authenticated content decryption. OpenSSL ≥ 3.2
+ * does the same inside the unwrap ("implicit rejection": a deterministic
+ * pseudo-random message on bad padding), and Node only allows PKCS#1 v1.5
+ * decryption when OpenSSL does (CVE-2023-46809); the Node 24 the project
+ * runs on bundles OpenSSL 3.5. On a runtime that refuses, RSA1_5 messages
+ * fail with reason "unsupported", whatever their content.
  */
 import {
   KeyObject,
@@ -79,7 +81,7 @@ function base64urlMember(value: unknown, name: string): Buffer {
 export function decryptLegacyRsa1_5(input: LegacyDecryptInput): Uint8Array {
   const { jwe, protectedHeader, joseHeader } = input;
   const enc = joseHeader.enc;
-  if (typeof enc !== "string" || !(enc in CONTENT_ALGORITHMS)) {
+  if (typeof enc !== "string" || !Object.hasOwn(CONTENT_ALGORITHMS, enc)) {
     throw new JoseError("unsupported", `JWE: unsupported "enc" ${JSON.stringify(enc)}`);
   }
   if (!(input.contentEncryptionAlgorithms as readonly string[]).includes(enc)) {
@@ -101,7 +103,11 @@ export function decryptLegacyRsa1_5(input: LegacyDecryptInput): Uint8Array {
   let cek: Buffer;
   try {
     cek = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, encryptedKey);
-  } catch {
+  } catch (error) {
+    // The runtime's refusal of the padding mode does not depend on the message, so saying so leaks nothing.
+    if ((error as NodeJS.ErrnoException).code === "ERR_INVALID_ARG_VALUE") {
+      throw new JoseError("unsupported", "JWE: this runtime refuses RSAES-PKCS1-v1_5 decryption (it needs OpenSSL ≥ 3.2 implicit rejection)", error);
+    }
     cek = randomBytes(algorithm.cekBytes);
   }
   if (cek.length !== algorithm.cekBytes) cek = randomBytes(algorithm.cekBytes);

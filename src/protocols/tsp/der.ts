@@ -59,6 +59,29 @@ export function bigIntFromBytes(bytes: Uint8Array): bigint {
   return bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes).toString("hex")}`);
 }
 
+/**
+ * The dotted form of an OBJECT IDENTIFIER (X.690 §8.19), with arcs of any
+ * size: asn1js prints arcs above 2^53 (a `2.25.<UUID>` OID) in its own
+ * non-dotted notation, which would never compare equal to a configured policy.
+ */
+export function objectIdentifierText(value: asn1js.ObjectIdentifier): string {
+  const tlv = value.valueBeforeDecodeView.length > 0 ? value.valueBeforeDecodeView : new Uint8Array(value.toBER());
+  const lengthByte = tlv[1] ?? 0;
+  const bytes = tlv.subarray(2 + (lengthByte & 0x80 ? lengthByte & 0x7f : 0));
+  const arcs: bigint[] = [];
+  let current = 0n;
+  for (const byte of bytes) {
+    current = (current << 7n) | BigInt(byte & 0x7f);
+    if ((byte & 0x80) === 0) {
+      arcs.push(current);
+      current = 0n;
+    }
+  }
+  const [first = 0n, ...rest] = arcs;
+  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
+  return [...head, ...rest].join(".");
+}
+
 /** The exact bytes an element was decoded from (signatures and certificate hashes cover these, not a re-encoding). */
 export function encodedBytes(element: asn1js.AsnType): Buffer {
   return Buffer.from(element.valueBeforeDecodeView);

@@ -3,7 +3,7 @@
  * DER named-bit-string encoding of the failure bits (X.690 §11.2.2: trailing
  * zero bits removed).
  */
-import * as asn1js from "asn1js";
+import type * as asn1js from "asn1js";
 
 export const PKI_STATUS_NAMES = [
   "granted",

@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
-import { bigIntFromBytes, decodeDer, encodedBytes, integerFromBigInt } from "./der.js";
+import { bigIntFromBytes, decodeDer, encodedBytes, integerFromBigInt, objectIdentifierText } from "./der.js";
 import {
   TIMESTAMP_HASH_ALGORITHMS,
   assertTimestampHashAlgorithm,
@@ -129,8 +129,11 @@ export function parseTimestampRequest(der: Uint8Array): ParsedTimestampRequest |
   }
   const nonce = request.nonce;
   if (nonce !== undefined && nonce.toBigInt() < 0n) return undefined;
-  const messageImprint = element instanceof asn1js.Sequence ? element.valueBlock.value[1] : undefined;
+  const fields = element instanceof asn1js.Sequence ? element.valueBlock.value : [];
+  const messageImprint = fields[1];
   if (messageImprint === undefined) return undefined;
+  // reqPolicy, when present, is the OBJECT IDENTIFIER after the imprint.
+  const policy = fields[2] instanceof asn1js.ObjectIdentifier ? objectIdentifierText(fields[2]) : undefined;
   const hashAlgorithmOid = request.messageImprint.hashAlgorithm.algorithmId;
   return {
     der: Buffer.from(der),
@@ -139,7 +142,7 @@ export function parseTimestampRequest(der: Uint8Array): ParsedTimestampRequest |
     hashAlgorithm: hashAlgorithmByOid(hashAlgorithmOid)?.name,
     hashedMessage: Buffer.from(request.messageImprint.hashedMessage.valueBlock.valueHexView),
     messageImprintDer: encodedBytes(messageImprint),
-    policy: request.reqPolicy,
+    policy,
     nonce: nonce?.toBigInt(),
     certReq: request.certReq ?? false,
     extensions: (request.extensions ?? []).map((extension) => extension.extnID),

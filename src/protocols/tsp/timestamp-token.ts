@@ -12,7 +12,7 @@
 import { X509Certificate } from "node:crypto";
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
-import { OID, decodeDer, encodedBytes, integerHex } from "./der.js";
+import { OID, decodeDer, encodedBytes, integerHex, objectIdentifierText } from "./der.js";
 import { TimestampError } from "./errors.js";
 import { hashAlgorithmByOid, type TimestampHashAlgorithm } from "./hash-algorithms.js";
 
@@ -137,13 +137,15 @@ export function decodeTimestampToken(der: Uint8Array): DecodedTimestampToken {
   const nonce = tstInfo.nonce?.toBigInt();
   if (nonce !== undefined && nonce < 0n) throw malformed("The token's nonce is negative");
 
+  const policyElement = tstInfoElement instanceof asn1js.Sequence ? tstInfoElement.valueBlock.value[1] : undefined;
+  if (!(policyElement instanceof asn1js.ObjectIdentifier)) throw malformed("The token's TSTInfo has no policy");
   const certificates = carriedCertificates(contentInfo.content as asn1js.AsnType);
   const hashAlgorithmOid = tstInfo.messageImprint.hashAlgorithm.algorithmId;
   const accuracy = tstInfo.accuracy;
   return {
     parsed: {
       der: Buffer.from(der),
-      policy: tstInfo.policy,
+      policy: objectIdentifierText(policyElement),
       serialNumber: integerHex(tstInfo.serialNumber),
       genTime: tstInfo.genTime,
       accuracy:
