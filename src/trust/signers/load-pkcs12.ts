@@ -20,17 +20,17 @@ import { X509Certificate, createHmac, createPrivateKey, timingSafeEqual, type Ke
 import * as asn1js from "asn1js";
 import {
   AuthenticatedSafe,
-  CertBag,
   ContentInfo,
   EncryptedData,
   PFX,
-  PKCS8ShroudedKeyBag,
-  PrivateKeyInfo,
   SafeContents,
   type Attribute,
+  type CertBag,
+  type PKCS8ShroudedKeyBag,
+  type PrivateKeyInfo,
   type SafeBag,
 } from "pkijs";
-import { PasserelleError } from "../../errors/index.js";
+import type { PasserelleError } from "../../errors/index.js";
 import { issuerChain, privateKeyMatchesCertificate } from "./certificate-chain.js";
 import type { KeyStoreEntry } from "./key-store-entry.js";
 import { keystoreInvalid, keystorePasswordIncorrect } from "./keystore-errors.js";
@@ -265,13 +265,20 @@ function selectEntry(contents: Contents, alias: string | undefined): KeyStoreEnt
     if (key === undefined) {
       // The alias may be on the certificate only; its localKeyId then names the key.
       const certificate = certificates.find((candidate) => candidate.alias === alias);
-      key = certificate?.localKeyId === undefined ? undefined : keys.find((candidate) => candidate.localKeyId === certificate.localKeyId);
+      const keyId = certificate?.localKeyId;
+      key = keyId === undefined ? undefined : keys.find((candidate) => candidate.localKeyId === keyId);
     }
     if (key === undefined) {
-      throw keystoreInvalid("alias_not_found", `The PKCS#12 file has no key named ${JSON.stringify(alias)} (it has ${describeAliases(keys)})`);
+      throw keystoreInvalid(
+        "alias_not_found",
+        `The PKCS#12 file has no key named ${JSON.stringify(alias)} (it has ${describeAliases(keys)})`,
+      );
     }
   } else if (keys.length > 1) {
-    throw keystoreInvalid("ambiguous", `The PKCS#12 file holds ${keys.length} keys (${describeAliases(keys)}): name one with an alias`);
+    throw keystoreInvalid(
+      "ambiguous",
+      `The PKCS#12 file holds ${keys.length} keys (${describeAliases(keys)}): name one with an alias`,
+    );
   } else {
     key = keys[0]!;
   }

@@ -4,6 +4,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import * as asn1js from "asn1js";
+import { AuthenticatedSafe, ContentInfo, PFX } from "pkijs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PasserelleError } from "../../errors/index.js";
 import type { SignatureAlgorithm } from "../signer.js";
@@ -76,7 +78,10 @@ beforeAll(async () => {
     exportP12("empty-password.p12", "leaf", "leaf", ""),
     exportP12("ec.p12", "ec", "ec", PASSWORD),
     exportP12("mismatch.p12", "leaf", "other", PASSWORD, "-nokeys"),
+    exportP12("plain-rsa.p12", "leaf", "leaf", PASSWORD, "-keypbe", "NONE", "-certpbe", "NONE", "-nomac", "-name", "auth"),
+    exportP12("plain-ec.p12", "ec", "ec", PASSWORD, "-keypbe", "NONE", "-certpbe", "NONE", "-nomac", "-name", "sign"),
   ]);
+  await writeFile(file("two-keys.p12"), mergePkcs12([await readFile(file("plain-rsa.p12")), await readFile(file("plain-ec.p12"))]));
   // An encrypted PKCS#8 key (PBES2, AES-256) as `openssl pkcs8 -topk8` writes it.
   await openssl("pkcs8", "-topk8", "-in", file("leaf.key"), "-v2", "aes-256-cbc", "-passout", `pass:${PASSWORD}`, "-out", file("leaf.enc.key"));
 }, 60_000);
@@ -84,6 +89,28 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/**
+ * A PKCS#12 file with two keys, as Java keystores and Windows exports have
+ * (`openssl pkcs12 -export` writes one): the AuthenticatedSafe contents of
+ * unencrypted, MAC-less files, concatenated.
+ */
+function mergePkcs12(files: Buffer[]): Buffer {
+  const contents = files.flatMap((data) => {
+    const pfx = PFX.fromBER(Uint8Array.from(data));
+    const octets = (pfx.authSafe.content as asn1js.OctetString).getValue();
+    return AuthenticatedSafe.fromBER(octets).safeContents;
+  });
+  const authenticatedSafe = new AuthenticatedSafe({ safeContents: contents });
+  const pfx = new PFX({
+    version: 3,
+    authSafe: new ContentInfo({
+      contentType: ContentInfo.DATA,
+      content: new asn1js.OctetString({ valueHex: authenticatedSafe.toSchema().toBER(false) }),
+    }),
+  });
+  return Buffer.from(pfx.toSchema().toBER(false));
+}
 
 async function expectKeystoreError(promise: Promise<unknown>, code: string, reason?: string): Promise<PasserelleError> {
   const error: unknown = await promise.then(
@@ -146,6 +173,18 @@ describe("loadPkcs12", () => {
     const error = await expectKeystoreError(loadPkcs12(await readFile(file(name)), "wrong password"), "PASSERELLE_KEYSTORE_PASSWORD_INCORRECT");
     expect(error.detail).toMatch(/^Wrong password for PKCS#12/);
     expect(error.status).toBe(422);
+  });
+
+  it("selects one of several keys by alias (friendlyName), and refuses to guess without one", async () => {
+    const data = await readFile(file("two-keys.p12"));
+    const error = await expectKeystoreError(loadPkcs12(data, PASSWORD), "PASSERELLE_KEYSTORE_INVALID", "ambiguous");
+    expect(error.detail).toContain('"auth", "sign"');
+    const sign = await loadPkcs12(data, PASSWORD, { alias: "sign" });
+    expect([sign.alias, sign.privateKey.asymmetricKeyType, sign.certificate.subject]).toEqual(["sign", "ec", "O=Test\nCN=Dr Curve"]);
+    const auth = await loadPkcs12(data, PASSWORD, { alias: "auth" });
+    expect([auth.alias, auth.privateKey.asymmetricKeyType, auth.certificate.subject]).toEqual(["auth", "rsa", "O=Test\nCN=Dr Leaf"]);
+    // Each key gets its own certificate (by localKeyId), and the shared issuers as its chain.
+    expect(auth.chain.map((c) => c.subject)).toEqual(["O=Test\nCN=Test Intermediate"]);
   });
 
   it("rejects a truncated file, garbage, PEM text and an empty buffer as not PKCS#12", async () => {

@@ -1,0 +1,156 @@
+/**
+ * What a leaf certificate must allow for each use Passerelle makes of it:
+ * keyUsage (RFC 5280 §4.2.1.3) and extendedKeyUsage (§4.2.1.12), plus the
+ * stricter rules of the profiles that have their own (RFC 3161 §2.3 for
+ * time-stamping, RFC 6960 §4.2.2.2 for OCSP responders).
+ */
+import "reflect-metadata";
+import { ExtendedKeyUsage, ExtendedKeyUsageExtension, KeyUsageFlags, KeyUsagesExtension } from "@peculiar/x509";
+import { describe, type ParsedCertificate } from "./certificate-input.js";
+
+export type CertificatePurpose = "any" | "tls-server" | "tls-client" | "signature" | "timestamping" | "ocsp-signing";
+
+export const CERTIFICATE_PURPOSES: readonly CertificatePurpose[] = ["any", "tls-server", "tls-client", "signature", "timestamping", "ocsp-signing"];
+
+/** RFC 5280 §4.2.1.12: anyExtendedKeyUsage. */
+export const ANY_EXTENDED_KEY_USAGE = "2.5.29.37.0";
+
+interface PurposeRule {
+  /** The leaf's keyUsage, when present, must have at least one of these. */
+  keyUsages?: readonly KeyUsageFlags[];
+  /** The EKU the purpose needs; satisfied by anyExtendedKeyUsage unless `exclusive`. */
+  extendedKeyUsage?: string;
+  /** The leaf must carry an EKU extension (absence means "any" in RFC 5280, not enough for these profiles). */
+  ekuRequired?: boolean;
+  /** The EKU must be critical and hold only this purpose (RFC 3161 §2.3). */
+  exclusive?: boolean;
+  label: string;
+}
+
+const SIGNING = [KeyUsageFlags.digitalSignature, KeyUsageFlags.nonRepudiation] as const;
+
+const RULES: Record<CertificatePurpose, PurposeRule> = {
+  any: { label: "any use" },
+  // TLS 1.3 signs (digitalSignature); TLS 1.2 RSA key transport needs keyEncipherment, static ECDH keyAgreement.
+  "tls-server": {
+    keyUsages: [KeyUsageFlags.digitalSignature, KeyUsageFlags.keyEncipherment, KeyUsageFlags.keyAgreement],
+    extendedKeyUsage: ExtendedKeyUsage.serverAuth,
+    label: "TLS server authentication",
+  },
+  "tls-client": {
+    keyUsages: [KeyUsageFlags.digitalSignature, KeyUsageFlags.keyAgreement],
+    extendedKeyUsage: ExtendedKeyUsage.clientAuth,
+    label: "TLS client authentication",
+  },
+  // Document and message signatures (XML-DSig, CMS, PAdES, JWS): digitalSignature or nonRepudiation (contentCommitment).
+  signature: { keyUsages: SIGNING, label: "signing documents" },
+  timestamping: {
+    keyUsages: SIGNING,
+    extendedKeyUsage: ExtendedKeyUsage.timeStamping,
+    ekuRequired: true,
+    exclusive: true,
+    label: "time-stamping (RFC 3161)",
+  },
+  "ocsp-signing": {
+    keyUsages: SIGNING,
+    extendedKeyUsage: ExtendedKeyUsage.ocspSigning,
+    ekuRequired: true,
+    label: "signing OCSP responses",
+  },
+};
+
+const KEY_USAGE_NAMES: Record<number, string> = {
+  [KeyUsageFlags.digitalSignature]: "digitalSignature",
+  [KeyUsageFlags.nonRepudiation]: "nonRepudiation",
+  [KeyUsageFlags.keyEncipherment]: "keyEncipherment",
+  [KeyUsageFlags.dataEncipherment]: "dataEncipherment",
+  [KeyUsageFlags.keyAgreement]: "keyAgreement",
+  [KeyUsageFlags.keyCertSign]: "keyCertSign",
+  [KeyUsageFlags.cRLSign]: "cRLSign",
+};
+
+const EKU_NAMES: Record<string, string> = {
+  [ExtendedKeyUsage.serverAuth]: "serverAuth",
+  [ExtendedKeyUsage.clientAuth]: "clientAuth",
+  [ExtendedKeyUsage.codeSigning]: "codeSigning",
+  [ExtendedKeyUsage.emailProtection]: "emailProtection",
+  [ExtendedKeyUsage.timeStamping]: "timeStamping",
+  [ExtendedKeyUsage.ocspSigning]: "OCSPSigning",
+  [ANY_EXTENDED_KEY_USAGE]: "anyExtendedKeyUsage",
+};
+
+export function keyUsageNames(flags: number): string[] {
+  return Object.entries(KEY_USAGE_NAMES)
+    .filter(([bit]) => (flags & Number(bit)) !== 0)
+    .map(([, name]) => name);
+}
+
+function ekuName(oid: string): string {
+  return EKU_NAMES[oid] ?? oid;
+}
+
+export function keyUsageOf(certificate: ParsedCertificate): KeyUsagesExtension | null {
+  return certificate.x509.getExtension(KeyUsagesExtension);
+}
+
+export function extendedKeyUsageOf(certificate: ParsedCertificate): { usages: string[]; critical: boolean } | null {
+  const extension = certificate.x509.getExtension(ExtendedKeyUsageExtension);
+  return extension === null ? null : { usages: extension.usages.map(String), critical: extension.critical };
+}
+
+export interface PurposeViolation {
+  reason: "key_usage" | "extended_key_usage";
+  detail: string;
+}
+
+/** Checks the leaf against the purpose; `undefined` when allowed. */
+export function checkLeafPurpose(leaf: ParsedCertificate, purpose: CertificatePurpose): PurposeViolation | undefined {
+  const rule = RULES[purpose];
+  const keyUsage = keyUsageOf(leaf);
+  if (rule.keyUsages !== undefined && keyUsage !== null && !rule.keyUsages.some((flag) => (keyUsage.usages & flag) !== 0)) {
+    return {
+      reason: "key_usage",
+      detail: `certificate ${describe(leaf)} may not be used for ${rule.label}: its keyUsage is ${keyUsageNames(keyUsage.usages).join(", ") || "empty"}, one of ${rule.keyUsages.map((flag) => KEY_USAGE_NAMES[flag]).join(", ")} is needed`,
+    };
+  }
+  if (rule.extendedKeyUsage === undefined) return undefined;
+  const eku = extendedKeyUsageOf(leaf);
+  const wanted = ekuName(rule.extendedKeyUsage);
+  if (eku === null) {
+    if (!rule.ekuRequired) return undefined;
+    return { reason: "extended_key_usage", detail: `certificate ${describe(leaf)} has no extendedKeyUsage; ${rule.label} needs ${wanted}` };
+  }
+  if (rule.exclusive) {
+    if (!eku.critical || eku.usages.length !== 1 || eku.usages[0] !== rule.extendedKeyUsage) {
+      return {
+        reason: "extended_key_usage",
+        detail: `certificate ${describe(leaf)} may not be used for ${rule.label}: its extendedKeyUsage must be critical and hold ${wanted} only, it is ${eku.critical ? "critical" : "non-critical"} with ${eku.usages.map(ekuName).join(", ")}`,
+      };
+    }
+    return undefined;
+  }
+  const allowed = eku.usages.includes(rule.extendedKeyUsage) || (!rule.ekuRequired && eku.usages.includes(ANY_EXTENDED_KEY_USAGE));
+  if (!allowed) {
+    return {
+      reason: "extended_key_usage",
+      detail: `certificate ${describe(leaf)} may not be used for ${rule.label}: its extendedKeyUsage is ${eku.usages.map(ekuName).join(", ")}, ${wanted} is needed`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * EKU in CA certificates is not in RFC 5280, but every major validator
+ * (OpenSSL, NSS, Windows) reads it as a restriction on the certificates the
+ * CA issues, and CAs set it for that reason: honour it.
+ */
+export function checkIssuerPurpose(ca: ParsedCertificate, purpose: CertificatePurpose): PurposeViolation | undefined {
+  const rule = RULES[purpose];
+  if (rule.extendedKeyUsage === undefined) return undefined;
+  const eku = extendedKeyUsageOf(ca);
+  if (eku === null || eku.usages.includes(rule.extendedKeyUsage) || eku.usages.includes(ANY_EXTENDED_KEY_USAGE)) return undefined;
+  return {
+    reason: "extended_key_usage",
+    detail: `CA ${describe(ca)} restricts the certificates it issues to ${eku.usages.map(ekuName).join(", ")}, which excludes ${ekuName(rule.extendedKeyUsage)} (${rule.label})`,
+  };
+}
