@@ -18,6 +18,7 @@ import { randomBytes } from "node:crypto";
 import { importPKCS8 } from "jose";
 import * as client from "openid-client";
 import type { SignatureAlgorithm, Signer } from "../../trust/signer.js";
+import { ecdsaDerToJose } from "../jose/index.js";
 
 export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "tls_client_auth" | "none";
 
@@ -108,7 +109,8 @@ export function signerPrivateKeyJwt(signer: Signer, options: { kid?: string; alg
     };
     const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
     const signature = await signer.sign(Buffer.from(signingInput, "ascii"), signatureAlgorithm);
-    const jwsSignature = alg === "ES256" ? ecdsaDerToJose(signature, 32) : signature;
+    // Signers return ECDSA as DER (RFC 3279); JWS wants r || s (RFC 7518 §3.4).
+    const jwsSignature = alg === "ES256" ? ecdsaDerToJose(signature, "P-256") : signature;
     body.set("client_id", clientMetadata.client_id);
     body.set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
     body.set("client_assertion", `${signingInput}.${Buffer.from(jwsSignature).toString("base64url")}`);
@@ -117,43 +119,4 @@ export function signerPrivateKeyJwt(signer: Signer, options: { kid?: string; alg
 
 function base64url(text: string): string {
   return Buffer.from(text, "utf8").toString("base64url");
-}
-
-/**
- * An ECDSA signature from DER `Ecdsa-Sig-Value` (RFC 3279 §2.2.3: SEQUENCE of
- * two INTEGERs) to the fixed-size `r || s` JWS uses (RFC 7518 §3.4).
- */
-export function ecdsaDerToJose(der: Uint8Array, size: number): Buffer {
-  const fail = (): never => {
-    throw new TypeError("Malformed DER ECDSA signature");
-  };
-  let offset = 0;
-  const byteAt = (i: number): number => der[i] ?? fail();
-  const readLength = (): number => {
-    let length = byteAt(offset++);
-    if (length & 0x80) {
-      const count = length & 0x7f;
-      if (count === 0 || count > 2) fail();
-      length = 0;
-      for (let i = 0; i < count; i++) length = (length << 8) | byteAt(offset++);
-    }
-    return length;
-  };
-  if (byteAt(offset++) !== 0x30) fail();
-  const sequenceLength = readLength();
-  if (offset + sequenceLength !== der.length) fail();
-  const integers: Buffer[] = [];
-  for (let n = 0; n < 2; n++) {
-    if (byteAt(offset++) !== 0x02) fail();
-    const length = readLength();
-    if (length === 0 || offset + length > der.length) fail();
-    let value = Buffer.from(der.subarray(offset, offset + length));
-    offset += length;
-    // DER integers are signed: a leading 0x00 keeps a high bit positive.
-    while (value.length > size && value[0] === 0) value = value.subarray(1);
-    if (value.length > size) fail();
-    integers.push(Buffer.concat([Buffer.alloc(size - value.length), value]));
-  }
-  if (offset !== der.length) fail();
-  return Buffer.concat(integers);
 }

@@ -146,7 +146,9 @@ function idTokenReasonOf(error: ClientError): IdTokenRejection | undefined {
   if (typeof message !== "string") return undefined;
   if (/JWT signature verification failed/.test(message)) return "signature";
   if (/unexpected JWT "alg" header parameter/.test(message)) return "alg";
-  if (/JWT ".*" \(.*\) claim missing/.test(message)) return "missing_claim";
+  const missing = /JWT "(\w+)" \(.*\) claim missing/.exec(message)?.[1];
+  // A missing nonce is a nonce failure (Core §3.1.3.7 point 11), the rest a missing claim.
+  if (missing !== undefined) return missing === "nonce" ? "nonce" : "missing_claim";
   if (/unexpected JWT "(\w+)"/.test(message)) {
     const named = /unexpected JWT "(\w+)"/.exec(message)?.[1];
     return (named !== undefined ? CLAIM_REASONS[named] : undefined) ?? "malformed";

@@ -9,7 +9,6 @@
 export { OidcHttpClient, type OidcFetch, type OidcFetchInit, type OidcHttpClientOptions } from "./http-client.js";
 export {
   buildClientAuth,
-  ecdsaDerToJose,
   signerPrivateKeyJwt,
   type AssertionAlgorithm,
   type ClientAuthMethod,

@@ -202,7 +202,7 @@ export class OidcRelyingParty {
       trustedAudiences: options.trustedAudiences ?? [],
       clockToleranceSec: tolerance,
       maxAgeSec: options.maxIdTokenAgeSec ?? DEFAULT_MAX_ID_TOKEN_AGE_SEC,
-      now: options.now ?? Date.now,
+      now: options.now ?? (() => Date.now()),
     });
   }
 

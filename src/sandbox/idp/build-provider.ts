@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import Provider, { errors, type Account, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
 import { createMemoryAdapter } from "oidc-provider/lib/adapters/memory_adapter.js";
 import type { CibaApprovals } from "./ciba-approvals.js";
+import { CibaPollPacing } from "./ciba-polling.js";
 import { escapeHtml, renderPage } from "./html-page.js";
 import { OPENID_CONNECT_PATH, realmPath, type IdentityRealm } from "./identity-realm.js";
 import type { ProviderKeys } from "./provider-keys.js";
@@ -46,7 +47,7 @@ const TTL = {
   cibaRequestMax: 10 * MINUTE,
 } as const;
 /** CIBA Core §7.1 leaves binding messages to the OP; PSC shows short texts on the phone. */
-const BINDING_MESSAGE = /^[\p{L}\p{N} .,:;!?#+/'()_-]{1,64}$/u;
+const BINDING_MESSAGE = /^[\p{L}\p{N} .,:;!?#&+/'()_-]{1,64}$/u;
 
 export function buildIdentityProvider(options: BuildProviderOptions): Provider {
   const { realm, issuer, logger } = options;
@@ -66,8 +67,16 @@ export function buildIdentityProvider(options: BuildProviderOptions): Provider {
     jwks: { keys: options.keys.signingKeys },
     cookies: { keys: options.keys.cookieKeys },
     scopes,
-    claims: { openid: ["sub"], ...Object.fromEntries(Object.entries(realm.claimsByScope).map(([scope, claims]) => [scope, [...claims]])) },
+    claims: claimsConfiguration(realm),
     acrValues: realm.acr === undefined ? [] : [realm.acr],
+    // RFC 8705 §2.1 comes on top of the usual methods where the realm asks for mutual TLS.
+    clientAuthMethods: [
+      "none",
+      "client_secret_basic",
+      "client_secret_post",
+      "private_key_jwt",
+      ...(realm.tlsClientAuth ? ["tls_client_auth"] : []),
+    ],
     // Like Keycloak and PSC, ID tokens carry the claims of the granted scopes
     // even when an access token is issued (OIDC Core §5.4 allows either).
     conformIdTokenClaims: false,
@@ -115,7 +124,8 @@ export function buildIdentityProvider(options: BuildProviderOptions): Provider {
     },
     // Browser apps (public clients) may call the token endpoint from their redirect URI's origin.
     clientBasedCORS: (_ctx, origin, client) =>
-      client.clientAuthMethod === "none" && options.clients.some((c) => c.client_id === client.clientId && c.redirect_uris?.some((uri) => URL.parse(uri)?.origin === origin)),
+      client.clientAuthMethod === "none" &&
+      options.clients.some((c) => c.client_id === client.clientId && c.redirect_uris?.some((uri) => URL.parse(uri)?.origin === origin)),
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: realm.clientCredentials },
@@ -195,6 +205,7 @@ export function buildIdentityProvider(options: BuildProviderOptions): Provider {
   }
 
   const provider = new Provider(issuer, configuration);
+  if (options.cibaApprovals !== undefined) provider.use(new CibaPollPacing().middleware);
   provider.on("server_error", (_ctx, err) => logger.error({ err }, "identity provider failed"));
   // Koa logs unhandled errors to the console unless someone listens; the logger is that someone.
   provider.on("error", (err) => logger.warn({ err }, "identity provider request error"));
@@ -202,6 +213,16 @@ export function buildIdentityProvider(options: BuildProviderOptions): Provider {
     provider.on(event, (_ctx, err) => logger.debug({ err: describeProtocolError(err) }, event));
   }
   return provider;
+}
+
+/**
+ * Claims by scope (OIDC Core §5.4). `openid` releases what PSC and Keycloak
+ * always put in ID tokens — how and when the practitioner authenticated —
+ * besides the defaults that may be requested one by one.
+ */
+function claimsConfiguration(realm: IdentityRealm): Record<string, string[] | null> {
+  const byScope = Object.entries(realm.claimsByScope).map(([scope, claims]) => [scope, [...claims]]);
+  return { acr: null, amr: null, auth_time: null, sid: null, iss: null, openid: ["sub", "acr", "amr", "auth_time"], ...Object.fromEntries(byScope) };
 }
 
 function cibaFeature(realm: IdentityRealm, approvals: CibaApprovals): NonNullable<NonNullable<Configuration["features"]>["ciba"]> {
@@ -234,7 +255,7 @@ function cibaFeature(realm: IdentityRealm, approvals: CibaApprovals): NonNullabl
         clientName: client.clientName ?? client.clientId,
         bindingMessage: typeof request.params.binding_message === "string" ? request.params.binding_message : undefined,
         scope: request.scope,
-        expiresAt: request.exp * 1000,
+        expiresIn: request.remainingTTL,
       });
     },
   };

@@ -21,19 +21,22 @@ import type { PractitionerDirectory } from "./practitioners.js";
 
 export const CIBA_APPROVAL_PATH = "/_sandbox/ciba";
 
-export interface PendingCibaRequest {
+export interface CibaRequestRecord {
   authReqId: string;
   accountId: string;
   clientId: string;
   clientName: string;
   bindingMessage: string | undefined;
   scope: string;
-  /** Epoch milliseconds. */
-  expiresAt: number;
+  /** Seconds until the request expires (CIBA Core §7.3 `expires_in`). */
+  expiresIn: number;
 }
 
-interface StoredRequest extends PendingCibaRequest {
+export interface PendingCibaRequest extends Omit<CibaRequestRecord, "expiresIn"> {
+  /** Epoch milliseconds. */
   requestedAt: number;
+  /** Epoch milliseconds. */
+  expiresAt: number;
 }
 
 export interface CibaApprovalsOptions {
@@ -50,7 +53,7 @@ const APPROVAL_AMR = ["mfa"];
 const AUTH_REQ_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export class CibaApprovals {
-  readonly #pending = new Map<string, StoredRequest>();
+  readonly #pending = new Map<string, PendingCibaRequest>();
   readonly #practitioners: PractitionerDirectory;
   readonly #acr: string | undefined;
   readonly #now: () => number;
@@ -62,18 +65,20 @@ export class CibaApprovals {
   }
 
   /** Called by the provider once it has accepted a backchannel authentication request. */
-  record(request: PendingCibaRequest): void {
+  record(request: CibaRequestRecord): void {
     this.#prune();
     while (this.#pending.size >= MAX_PENDING) {
       const oldest = this.#pending.keys().next().value;
       if (oldest === undefined) break;
       this.#pending.delete(oldest);
     }
-    this.#pending.set(request.authReqId, { ...request, requestedAt: this.#now() });
+    const { expiresIn, ...described } = request;
+    const now = this.#now();
+    this.#pending.set(request.authReqId, { ...described, requestedAt: now, expiresAt: now + expiresIn * 1000 });
   }
 
   /** Unexpired, undecided requests, oldest first; with a hint, only that practitioner's. */
-  pending(loginHint?: string): Array<PendingCibaRequest & { requestedAt: number }> {
+  pending(loginHint?: string): PendingCibaRequest[] {
     this.#prune();
     const all = [...this.#pending.values()];
     if (loginHint === undefined) return all;
@@ -154,7 +159,7 @@ export class CibaApprovals {
     return true;
   }
 
-  #take(authReqId: string): StoredRequest | undefined {
+  #take(authReqId: string): PendingCibaRequest | undefined {
     const request = this.#pending.get(authReqId);
     this.#pending.delete(authReqId);
     return request !== undefined && request.expiresAt > this.#now() ? request : undefined;
@@ -194,7 +199,7 @@ ${items.length === 0 ? "<p>No pending request.</p>" : `<ul>${items}</ul>`}`,
   }
 }
 
-function describe(practitioners: PractitionerDirectory, request: PendingCibaRequest & { requestedAt: number }): Record<string, unknown> {
+function describe(practitioners: PractitionerDirectory, request: PendingCibaRequest): Record<string, unknown> {
   const practitioner = practitioners.bySub(request.accountId);
   return {
     auth_req_id: request.authReqId,

@@ -26,19 +26,21 @@ export interface IdentitySimulatorSpec {
 }
 
 export function defineIdentitySimulator(spec: IdentitySimulatorSpec): SimulatorDefinition {
-  const id = spec.realm().provider;
+  const { provider: id, tlsClientAuth } = spec.realm();
   return {
     id,
     title: spec.title,
     country: spec.country,
     // RFC 8705 §2: tls_client_auth needs the client certificate, asked for during the handshake.
-    ...(spec.realm().tlsClientAuth ? { tls: { requestClientCertificate: true } } : {}),
+    ...(tlsClientAuth ? { tls: { requestClientCertificate: true } } : {}),
     async create(ctx) {
       const realm = spec.realm();
       const [keys, clients] = await Promise.all([loadOrCreateProviderKeys(ctx.dataDir), sandboxOidcClients(ctx.pki)]);
       const basePath = realmPath(realm);
       const issuer = `${ctx.url}${basePath}`;
-      const cibaApprovals = realm.ciba ? new CibaApprovals({ practitioners: realm.practitioners, ...(realm.acr ? { acr: realm.acr } : {}) }) : undefined;
+      const cibaApprovals = realm.ciba
+        ? new CibaApprovals({ practitioners: realm.practitioners, ...(realm.acr === undefined ? {} : { acr: realm.acr }) })
+        : undefined;
       const provider = buildIdentityProvider({
         issuer,
         realm,
@@ -50,23 +52,25 @@ export function defineIdentitySimulator(spec: IdentitySimulatorSpec): SimulatorD
       const interactionPages = new InteractionPages(provider, realm);
       const providerListener = provider.callback();
 
-      const forwardToProvider = (req: IncomingMessage, res: ServerResponse, rawUrl: string): Promise<void> => {
+      const forwardToProvider = (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
         // Mounted like Express's app.use(path, …): oidc-provider routes on the
         // path below the issuer and rebuilds its URLs from `originalUrl`.
-        const below = rawUrl.slice(basePath.length);
-        Object.assign(req, { originalUrl: rawUrl });
+        const originalUrl = `${url.pathname}${url.search}`;
+        const below = originalUrl.slice(basePath.length);
+        Object.assign(req, { originalUrl });
         req.url = below.startsWith("/") ? below : `/${below}`;
         return providerListener(req, res);
       };
 
       const handler: SimulatorRequestHandler = async (req, res) => {
         const rawUrl = req.url ?? "/";
-        const url = new URL(rawUrl.startsWith("/") ? rawUrl : `/${rawUrl}`, ctx.url);
+        // Only the path and query of the request line count (a "//host/…" request target names no other host).
+        const url = new URL(rawUrl.startsWith("/") ? `${ctx.url}${rawUrl}` : `${ctx.url}/${rawUrl}`);
         try {
           if (await interactionPages.handle(req, res, url)) return;
           if (cibaApprovals !== undefined && (await cibaApprovals.handle(provider, req, res, url))) return;
           if (url.pathname === basePath || url.pathname.startsWith(`${basePath}/`)) {
-            await forwardToProvider(req, res, rawUrl);
+            await forwardToProvider(req, res, url);
             return;
           }
           if (url.pathname === "/" && (req.method === "GET" || req.method === "HEAD")) {

@@ -143,7 +143,8 @@ declare module "oidc-provider" {
     readonly claims?: { id_token?: UnknownObject; userinfo?: UnknownObject };
     readonly resource?: string | string[];
     readonly params: UnknownObject;
-    readonly exp: number;
+    /** Seconds left before expiry (from `exp` once saved). */
+    readonly remainingTTL: number;
     readonly isExpired: boolean;
     readonly grantId?: string;
     readonly error?: string;
@@ -170,6 +171,7 @@ declare module "oidc-provider" {
     claims?: Record<string, string[] | null>;
     scopes?: string[];
     acrValues?: string[];
+    clientAuthMethods?: string[];
     conformIdTokenClaims?: boolean;
     responseTypes?: string[];
     clockTolerance?: number;
@@ -266,6 +268,8 @@ declare module "oidc-provider" {
     /** Koa's request listener for Node's http server. */
     callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
     on(event: string, listener: (...args: unknown[]) => void): this;
+    /** Koa middleware run around oidc-provider's own routing (pre- and post-processing). */
+    use(middleware: (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void>): this;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
     interactionFinished(
       req: IncomingMessage,

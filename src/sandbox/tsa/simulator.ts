@@ -32,6 +32,7 @@ import {
   TimestampResponder,
   encodeTimestampRejection,
   parseTimestampRequest,
+  type TimestampGrant,
 } from "../../protocols/tsp/index.js";
 import type { SandboxCountry, SandboxPki } from "../../trust/pki/index.js";
 import type { SimulatorDefinition } from "../simulator.js";
@@ -88,10 +89,14 @@ export async function buildSandboxTsaApp(pki: SandboxPki, logger: Logger, option
   // Made on first use only: most runs never inject this fault.
   let untrustedResponder: Promise<TimestampResponder> | undefined;
   const untrusted = (): Promise<TimestampResponder> => {
-    untrustedResponder ??= untrustedTsaSigner(now()).then((untrustedSigner) =>
+    const made = (untrustedResponder ??= untrustedTsaSigner(now()).then((untrustedSigner) =>
       TimestampResponder.create({ signer: untrustedSigner, policy, serialNumber, now }),
-    );
-    return untrustedResponder;
+    ));
+    // A failure is not kept: the next request tries again.
+    made.catch(() => {
+      if (untrustedResponder === made) untrustedResponder = undefined;
+    });
+    return made;
   };
   const certificatePem = responder.certificateChain.map((certificate) => certificate.toString()).join("");
 
@@ -123,14 +128,23 @@ export async function buildSandboxTsaApp(pki: SandboxPki, logger: Logger, option
       request.log.info({ failInfo: refusal.failInfo }, "time-stamp request refused");
       return tsrReply(reply, encodeTimestampRejection(refusal.failInfo, refusal.text));
     }
-    const grant = { ...parsed };
+    let grant: TimestampGrant = {
+      hashAlgorithmOid: parsed.hashAlgorithmOid,
+      hashedMessage: parsed.hashedMessage,
+      messageImprintDer: parsed.messageImprintDer,
+      nonce: parsed.nonce,
+      certReq: parsed.certReq,
+      ...(parsed.policy === undefined ? {} : { policy: parsed.policy }),
+    };
     let signingResponder = responder;
     if (fault?.mode === "wrong-nonce") {
-      grant.nonce = (parsed.nonce ?? 0n) + 1n;
+      grant = { ...grant, nonce: (parsed.nonce ?? 0n) + 1n };
     } else if (fault?.mode === "wrong-imprint") {
+      // Another hash of the same length; without the request's encoding, the imprint is re-encoded from it.
       const hashedMessage = Buffer.from(parsed.hashedMessage);
       hashedMessage[hashedMessage.length - 1] = (hashedMessage[hashedMessage.length - 1] ?? 0) ^ 0x01;
-      Object.assign(grant, { hashedMessage, messageImprintDer: undefined });
+      const { messageImprintDer: _echoed, ...rest } = grant;
+      grant = { ...rest, hashedMessage };
     } else if (fault?.mode === "untrusted-cert") {
       signingResponder = await untrusted();
     }
@@ -163,10 +177,7 @@ export async function buildSandboxTsaApp(pki: SandboxPki, logger: Logger, option
   app.post("/", timestamp);
   for (const path of ["/tsa", "/"]) {
     app.get(path, async (request, reply) =>
-      problemReply(reply, "PASSERELLE_METHOD_NOT_ALLOWED", request.url, `POST a TimeStampReq (${TIMESTAMP_QUERY_CONTENT_TYPE})`).header(
-        "allow",
-        "POST",
-      ),
+      problemReply(reply.header("allow", "POST"), "PASSERELLE_METHOD_NOT_ALLOWED", request.url, `POST a TimeStampReq (${TIMESTAMP_QUERY_CONTENT_TYPE})`),
     );
   }
   app.get("/tsa/certificate.pem", async (_request, reply) =>

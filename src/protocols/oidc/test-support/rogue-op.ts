@@ -19,7 +19,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from "jose";
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from "jose";
 import { SANDBOX_COUNTRIES, type SandboxPki } from "../../../trust/pki/index.js";
 
 export type IdTokenDefect =
@@ -149,7 +149,8 @@ export class RogueOp {
   static async start(options: RogueOpOptions): Promise<RogueOp> {
     const identity = await options.pki.serverIdentity("rogue-op");
     const [k1, stray] = await Promise.all([newSigningKey("k1"), newSigningKey("stray")]);
-    let op: RogueOp | undefined;
+    // The handler needs the instance, which needs the server's port: filled in once listening.
+    const ref: { op?: RogueOp } = {};
     const server = createServer(
       {
         key: identity.keyPem,
@@ -160,6 +161,7 @@ export class RogueOp {
         ca: [options.pki.rootCertPem, ...SANDBOX_COUNTRIES.map((c) => options.pki.caCertPem(c))],
       },
       (req, res) => {
+        const op = ref.op;
         if (op === undefined) {
           res.statusCode = 503;
           res.end();
@@ -173,7 +175,8 @@ export class RogueOp {
     );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
-    op = new RogueOp(server, `https://127.0.0.1:${port}/realms/rogue`, options.clients, options.users ?? ["rogue-user-1"], [k1], stray);
+    const op = new RogueOp(server, `https://127.0.0.1:${port}/realms/rogue`, options.clients, options.users ?? ["rogue-user-1"], [k1], stray);
+    ref.op = op;
     return op;
   }
 
