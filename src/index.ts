@@ -9,6 +9,8 @@
  * ```
  */
 export { createGateway, type CreateGatewayOptions, type Gateway, type SandboxHandle } from "./gateway/create-gateway.js";
+export { builtInModules } from "./gateway/built-in-modules.js";
+export type { GatewayContext, ReadinessCheck, ServiceModule, StartedModule } from "./gateway/modules.js";
 export {
   ConfigError,
   LicenseNotAcceptedError,

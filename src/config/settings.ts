@@ -6,7 +6,11 @@
  *
  * Secrets may also be given as `NAME_FILE` (a path whose content is the
  * value), the Docker/Kubernetes secrets convention.
+ *
+ * Service modules contribute their own rows (spread at the end of SETTINGS),
+ * built from the parsers passed in so that no module cycle arises.
  */
+import { identitySettingSpecs } from "../services/identity/settings.js";
 
 export const PROFILES = ["sandbox", "integration", "production"] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -289,6 +293,7 @@ export const SETTINGS = {
     parse: parseString,
     default: "127.0.0.1",
   }),
+  ...identitySettingSpecs({ parseString, parseUrl, parseEnum, SettingError }),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;

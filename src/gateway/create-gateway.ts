@@ -12,9 +12,12 @@ import type { SandboxDescription } from "../http/routes/sandbox.js";
 import { createLogger } from "../observability/logger.js";
 import { GatewayMetrics } from "../observability/metrics.js";
 import { builtInSimulators, startSandbox, type RunningSandbox, type SimulatorDefinition } from "../sandbox/index.js";
+import { SANDBOX_COUNTRIES, type SandboxCountry } from "../trust/pki/index.js";
 import { UpstreamClient } from "../transport/index.js";
 import { createVault, type Vault } from "../vault/index.js";
 import { packageVersion } from "../version.js";
+import { builtInModules } from "./built-in-modules.js";
+import type { GatewayContext, ReadinessCheck, ServiceModule, StartedModule } from "./modules.js";
 import { UpstreamRegistry } from "./upstreams.js";
 
 export interface CreateGatewayOptions {
@@ -27,6 +30,8 @@ export interface CreateGatewayOptions {
   logDestination?: DestinationStream;
   /** Sandbox profile: the simulators to start (default: all built-in ones). */
   simulators?: SimulatorDefinition[];
+  /** The service modules to start (default: every built-in one, see built-in-modules.ts). */
+  modules?: ServiceModule[];
   /** Extra service routes mounted under /v1 (after caller authentication). */
   v1Plugins?: FastifyPluginAsync[];
 }
@@ -47,6 +52,8 @@ export interface Gateway {
   readonly upstreams: UpstreamRegistry;
   /** Present in the sandbox profile. */
   readonly sandbox: SandboxHandle | undefined;
+  /** The started service modules, by name. */
+  readonly modules: ReadonlyMap<string, StartedModule>;
   /** Starts listening on config.host:config.port; resolves to the base URL. */
   listen(): Promise<string>;
   /** Graceful: stops accepting, lets in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), closes the vault. */
@@ -103,7 +110,17 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     cleanups.push(() => upstreams.close());
     if (sandbox) {
       for (const sim of sandbox.simulators) {
-        upstreams.add(new UpstreamClient({ name: sim.id, baseUrl: sim.url, tls: { ca: sandbox.pki.rootCertPem }, metrics }));
+        // A simulator that asks for a client certificate (fr-psc, like the real one) gets the gateway's own sandbox identity.
+        const identity = sim.mutualTls
+          ? await sandbox.pki.clientIdentity("passerelle-gateway", {
+              country: (SANDBOX_COUNTRIES as readonly string[]).includes(sim.country) ? (sim.country as SandboxCountry) : "FR",
+              subject: { CN: "Passerelle gateway (sandbox)", O: "Passerelle Sandbox" },
+            })
+          : undefined;
+        const tls = identity
+          ? { ca: sandbox.pki.rootCertPem, cert: [identity.certPem, ...identity.chainPem].join(""), key: identity.keyPem }
+          : { ca: sandbox.pki.rootCertPem };
+        upstreams.add(new UpstreamClient({ name: sim.id, baseUrl: sim.url, tls, metrics }));
       }
     }
 
@@ -132,6 +149,38 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     }
     const callers = new CallerDirectory(apiKeys, config.clientCertCallers);
 
+    // The base URL is known once listening (PORT=0 in tests); modules ask for it per request.
+    let publicUrl: string | undefined;
+    const startedModules = new Map<string, StartedModule>();
+    const context: GatewayContext = {
+      config,
+      logger,
+      metrics,
+      vault,
+      audit,
+      upstreams,
+      sandbox,
+      publicUrl: () => {
+        if (publicUrl === undefined) throw new TypeError("The gateway is not listening yet: publicUrl() is known after listen()");
+        return publicUrl;
+      },
+      modules: startedModules,
+    };
+    const v1Plugins: FastifyPluginAsync[] = [];
+    const publicV1Plugins: FastifyPluginAsync[] = [];
+    const readinessChecks: ReadinessCheck[] = [];
+    for (const module of options.modules ?? builtInModules()) {
+      if (startedModules.has(module.name)) throw new TypeError(`Two modules are named "${module.name}"`);
+      const started = await module.start({ ...context, logger: logger.child({ module: module.name }) });
+      startedModules.set(module.name, started);
+      const close = started.close?.bind(started);
+      if (close) cleanups.push(close);
+      v1Plugins.push(...(started.v1Plugins ?? []));
+      publicV1Plugins.push(...(started.publicV1Plugins ?? []));
+      readinessChecks.push(...(started.readinessChecks ?? []));
+    }
+    v1Plugins.push(...(options.v1Plugins ?? []));
+
     let shuttingDown = false;
     const handle = sandboxHandle;
     const app = await buildApp(config, {
@@ -143,7 +192,9 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       callers,
       version,
       ...(handle ? { sandbox: () => handle.describe() } : {}),
-      ...(options.v1Plugins ? { v1Plugins: options.v1Plugins } : {}),
+      v1Plugins,
+      publicV1Plugins,
+      readinessChecks,
       ...(https ? { https } : {}),
       isShuttingDown: () => shuttingDown,
     });
@@ -160,11 +211,13 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       audit,
       upstreams,
       sandbox: sandboxHandle,
+      modules: startedModules,
       async listen() {
         await app.listen({ host: config.host, port: config.port });
         const address = app.server.address() as AddressInfo;
         const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-        return `${https ? "https" : "http"}://${host}:${address.port}`;
+        publicUrl = `${https ? "https" : "http"}://${host}:${address.port}`;
+        return publicUrl;
       },
       close() {
         closing ??= (async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { Socket } from "node:net";
-import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import rateLimit from "@fastify/rate-limit";
 import FindMyWay, { type HTTPMethod } from "find-my-way";
 import type { Logger } from "pino";
@@ -33,6 +33,10 @@ export interface AppDeps {
   sandbox?: () => SandboxDescription;
   /** Service plugins mounted under /v1, after caller authentication. */
   v1Plugins?: FastifyPluginAsync[];
+  /** Service plugins mounted under /v1 without caller authentication (browser pages), rate-limited by client address. */
+  publicV1Plugins?: FastifyPluginAsync[];
+  /** Readiness checks contributed by service modules. */
+  readinessChecks?: Array<{ name: string; run(): Promise<void> }>;
   /** HTTPS options (key, cert, ca, requestCert...) when TLS is configured. */
   https?: HttpsServerOptions;
   isShuttingDown?: () => boolean;
@@ -145,7 +149,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     await healthRoutes(scope, {
       vault: deps.vault,
       upstreams: deps.upstreams,
-      checks: [{ name: "audit", run: () => deps.audit.query({ limit: 1 }).then(() => undefined) }],
+      checks: [{ name: "audit", run: () => deps.audit.query({ limit: 1 }).then(() => undefined) }, ...(deps.readinessChecks ?? [])],
       version: deps.version,
       profile: config.profile,
       startedAt: Date.now(),
@@ -159,19 +163,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   await app.register(
     async (v1) => {
       v1.addHook("onRequest", makeAuthenticateCaller(deps.callers));
-      if (config.rateLimitPerMinute > 0) {
-        await v1.register(rateLimit, {
-          max: config.rateLimitPerMinute,
-          timeWindow: 60_000,
-          hook: "preHandler",
-          keyGenerator: (request) => request.caller?.id ?? request.ip,
-          errorResponseBuilder: (_request, context) =>
-            new PasserelleError("PASSERELLE_RATE_LIMITED", {
-              detail: `Rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`,
-              headers: { "retry-after": String(Math.ceil(context.ttl / 1000)) },
-            }),
-        });
-      }
+      if (config.rateLimitPerMinute > 0) await v1.register(rateLimit, rateLimitOptions(config.rateLimitPerMinute));
       await callerRoutes(v1);
       await auditRoutes(v1, { audit: deps.audit });
       for (const plugin of deps.v1Plugins ?? []) await v1.register(plugin);
@@ -179,7 +171,34 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     { prefix: "/v1" },
   );
 
+  const publicPlugins = deps.publicV1Plugins ?? [];
+  if (publicPlugins.length > 0) {
+    await app.register(
+      async (pages) => {
+        // No caller here: a practitioner's browser. Limited per address instead.
+        if (config.rateLimitPerMinute > 0) await pages.register(rateLimit, rateLimitOptions(config.rateLimitPerMinute));
+        for (const plugin of publicPlugins) await pages.register(plugin);
+      },
+      { prefix: "/v1" },
+    );
+  }
+
   return app;
+}
+
+/** Per caller when authenticated, else per client address. */
+function rateLimitOptions(max: number) {
+  return {
+    max,
+    timeWindow: 60_000,
+    hook: "preHandler" as const,
+    keyGenerator: (request: FastifyRequest) => request.caller?.id ?? request.ip,
+    errorResponseBuilder: (_request: FastifyRequest, context: { max: number; ttl: number }) =>
+      new PasserelleError("PASSERELLE_RATE_LIMITED", {
+        detail: `Rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`,
+        headers: { "retry-after": String(Math.ceil(context.ttl / 1000)) },
+      }),
+  };
 }
 
 /**

@@ -2,9 +2,11 @@
  * The simulators `passerelle sandbox` and the sandbox profile start by
  * default. Each national-service simulator adds its factory here.
  */
+import { sandboxIdentitySimulators } from "./idp/index.js";
 import { sandboxCaSimulator } from "./sandbox-ca/simulator.js";
 import type { SimulatorDefinition } from "./simulator.js";
+import { sandboxTsaSimulator } from "./tsa/simulator.js";
 
 export function builtInSimulators(): SimulatorDefinition[] {
-  return [sandboxCaSimulator()];
+  return [sandboxCaSimulator(), sandboxTsaSimulator(), ...sandboxIdentitySimulators()];
 }

@@ -13,6 +13,7 @@ import {
   SandboxStartError,
   builtInSimulators,
   clientCertificateOf,
+  sandboxCaSimulator,
   startSandbox,
   type RunningSandbox,
   type SimulatorContext,
@@ -129,7 +130,7 @@ describe("startSandbox", () => {
   beforeAll(async () => {
     sandbox = await startSandbox({
       dataDir,
-      simulators: [...builtInSimulators(), echoSimulator(seen), fastifySimulator()],
+      simulators: [sandboxCaSimulator(), echoSimulator(seen), fastifySimulator()],
       logger,
     });
     pki = sandbox.pki;
@@ -137,6 +138,16 @@ describe("startSandbox", () => {
 
   afterAll(async () => {
     await sandbox.close();
+  });
+
+  it("registers the CA, the TSA and the three identity providers as built-in simulators", () => {
+    expect(builtInSimulators().map(({ id, country }) => ({ id, country }))).toEqual([
+      { id: "sandbox-ca", country: "EU" },
+      { id: "sandbox-tsa", country: "EU" },
+      { id: "fr-psc", country: "FR" },
+      { id: "lu-aes", country: "LU" },
+      { id: "be-idp", country: "BE" },
+    ]);
   });
 
   it("starts every simulator on its own port of 127.0.0.1 and lists them", () => {
@@ -253,7 +264,7 @@ describe("startSandbox failures and shutdown", () => {
     };
     const started = startSandbox({
       dataDir,
-      simulators: [...builtInSimulators(), good, bad],
+      simulators: [sandboxCaSimulator(), good, bad],
       ports: { "sandbox-ca": caPort ?? 0, "test-good": goodPort ?? 0, "test-bad": badPort ?? 0 },
       logger,
     });
@@ -269,7 +280,7 @@ describe("startSandbox failures and shutdown", () => {
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const taken = (blocker.address() as { port: number }).port;
     try {
-      const started = startSandbox({ dataDir, simulators: builtInSimulators(), ports: { "sandbox-ca": taken }, logger });
+      const started = startSandbox({ dataDir, simulators: [sandboxCaSimulator()], ports: { "sandbox-ca": taken }, logger });
       await expect(started).rejects.toMatchObject({ name: "SandboxStartError", simulatorIds: ["sandbox-ca"] });
       await expect(started).rejects.toThrow(/EADDRINUSE/);
     } finally {
@@ -278,7 +289,7 @@ describe("startSandbox failures and shutdown", () => {
   });
 
   it("rejects misuse before binding anything", async () => {
-    const ca = builtInSimulators()[0] as SimulatorDefinition;
+    const ca = sandboxCaSimulator();
     await expect(startSandbox({ dataDir, simulators: [ca, ca], logger })).rejects.toThrow(/Two simulators have the id "sandbox-ca"/);
     await expect(startSandbox({ dataDir, simulators: [ca], ports: { "fr-dmp": 1234 }, logger })).rejects.toThrow(
       /ports names "fr-dmp"/,

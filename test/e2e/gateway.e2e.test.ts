@@ -34,7 +34,8 @@ describe("createGateway (library mode)", () => {
     const ready = (await (await fetch(`${url}/health/ready`)).json()) as { status: string; checks: Array<{ name: string; status: string }> };
     expect(ready.status).toBe("pass");
     const names = ready.checks.map((c) => c.name);
-    expect(names).toEqual(expect.arrayContaining(["vault", "audit", "upstream:sandbox-ca"]));
+    // fr-psc asks every client for a certificate, like the real Pro Santé Connect: the probe presents the gateway's.
+    expect(names).toEqual(expect.arrayContaining(["vault", "audit", "upstream:sandbox-ca", "upstream:sandbox-tsa", "upstream:fr-psc", "upstream:lu-aes", "upstream:be-idp"]));
     const sandbox = (await (await fetch(`${url}/sandbox`)).json()) as { simulators: Array<{ id: string; url: string }>; trustAnchorPem: string };
     const ca = sandbox.simulators.find((s) => s.id === "sandbox-ca");
     expect(ca?.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);

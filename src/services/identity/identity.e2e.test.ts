@@ -1,33 +1,25 @@
 /**
  * End to end over real HTTPS against the sandbox identity providers
- * (src/sandbox/idp/): a real gateway (createGateway) serving the identity
- * API, the three national-style providers configured from the sandbox like
- * real ones (identityProvidersFromSandbox), and a practitioner's browser
- * played with fetch and the providers' own login form.
- *
+ * (src/sandbox/idp/): a real gateway (createGateway, sandbox profile) with
+ * its identity module, the three national-style providers configured from
+ * the sandbox like real ones (identityProvidersFromSandbox), and a
+ * practitioner's browser played with fetch and the providers' own login form.
  * The browser pages (`GET /v1/auth/login/{clientId}`, `GET /v1/auth/callback`)
- * must be mounted outside the caller authentication, which createGateway
- * cannot do yet (see the report: `publicV1Plugins`); until then they are
- * served by a second listener of the same service, on its own loopback port.
+ * are served by the same gateway, outside caller authentication.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import Fastify, { type FastifyInstance } from "fastify";
-import { pino } from "pino";
 import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryAuditSink, PatientPseudonymiser } from "../../audit/index.js";
 import { hashApiKey } from "../../config/index.js";
 import { createGateway, type Gateway } from "../../gateway/create-gateway.js";
-import { sendProblem, toPasserelleError } from "../../http/problem.js";
 import { loginThroughSandboxPage, sandboxIdentitySimulators, sandboxOidcClients } from "../../sandbox/idp/index.js";
-import { startSandbox, type RunningSandbox } from "../../sandbox/index.js";
-import { MemoryVault, VaultCipher, generateVaultKey } from "../../vault/index.js";
-import { identityProvidersFromSandbox } from "./config.js";
-import { identityBrowserRoutes, identityRoutes } from "./routes.js";
-import { IdentityService } from "./service.js";
+import type { RunningSandbox } from "../../sandbox/index.js";
+import type { Vault } from "../../vault/index.js";
+import { IDENTITY_MODULE, identityModule, type IdentityModule } from "./module.js";
+import type { IdentityService } from "./service.js";
 
 const RETURN_URL = "https://pms.example/after-login";
 const DEMO_KEY = "psk_sandbox_identity_e2e_0123456789";
@@ -38,11 +30,9 @@ const MARIE = { rpps: "10001234565", subjectNameId: "810001234565" };
 let dataDir: string;
 let sandbox: RunningSandbox;
 let service: IdentityService;
-let vault: MemoryVault;
+let vault: Vault;
 let gateway: Gateway;
 let gatewayUrl: string;
-let browserPages: FastifyInstance;
-let browserBase = "";
 /** The practitioner's browser: trusts the sandbox root, keeps no API key. */
 let browser: Agent;
 /** The e-CPS phone app's side: the fr-psc simulator asks every client for a certificate. */
@@ -50,25 +40,6 @@ let phone: Agent;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "passerelle-identity-e2e-"));
-  const silent = pino({ level: "silent" });
-  sandbox = await startSandbox({ dataDir, simulators: sandboxIdentitySimulators(), logger: silent });
-  vault = new MemoryVault({ cipher: new VaultCipher(generateVaultKey()), maxEntries: 1000 });
-  service = new IdentityService({
-    config: {
-      providers: await identityProvidersFromSandbox(sandbox),
-      redirectUri: () => `${browserBase}/v1/auth/callback`,
-      returnUrls: [RETURN_URL],
-    },
-    vault,
-    audit: new MemoryAuditSink({ pseudonymiser: new PatientPseudonymiser(Buffer.alloc(32, 7)) }),
-    logger: silent,
-  });
-
-  browserPages = Fastify({ logger: false });
-  browserPages.setErrorHandler(async (error, request, reply) => sendProblem(toPasserelleError(error), request, reply));
-  await browserPages.register(identityBrowserRoutes(service), { prefix: "/v1" });
-  browserBase = await browserPages.listen({ host: "127.0.0.1", port: 0 });
-
   gateway = await createGateway({
     env: {
       PORT: "0",
@@ -76,13 +47,17 @@ beforeAll(async () => {
       RATE_LIMIT_PER_MINUTE: "0",
       SANDBOX_API_KEY: DEMO_KEY,
       API_KEYS: `rival-pms:${hashApiKey(RIVAL_KEY)}`,
+      AUTH_RETURN_URLS: RETURN_URL,
     },
-    // The identity simulators run in `sandbox` above, shared with the service.
-    simulators: [],
-    v1Plugins: [identityRoutes(service)],
+    simulators: sandboxIdentitySimulators(),
+    modules: [identityModule()],
     logDestination: new Writable({ write: (_chunk, _encoding, callback) => callback() }),
   });
   gatewayUrl = await gateway.listen();
+  if (gateway.sandbox === undefined) throw new Error("the sandbox profile runs a sandbox");
+  sandbox = gateway.sandbox.sandbox;
+  vault = gateway.vault;
+  service = (gateway.modules.get(IDENTITY_MODULE) as IdentityModule).service;
 
   browser = new Agent({ connect: { ca: sandbox.pki.rootCertPem } });
   const psc = (await sandboxOidcClients(sandbox.pki)).find((c) => c.clientId === "passerelle-psc");
@@ -93,10 +68,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.close();
-  await browserPages?.close();
-  await service?.close();
-  await vault?.close();
-  await sandbox?.close();
   await Promise.all([browser?.close(), phone?.close()]);
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
@@ -129,7 +100,7 @@ describe("authorization code + PKCE on lu-aes, through the gateway", () => {
 
     // The practitioner types her code médecin and password on the provider's page.
     const callback = await loginThroughSandboxPage(authorizationUrl, { username: ANNE.username, password: ANNE.password, dispatcher: browser });
-    expect(callback.origin).toBe(browserBase);
+    expect(callback.origin).toBe(gatewayUrl);
     const back = await fetch(callback, { redirect: "manual", headers: { cookie } });
     expect(back.status).toBe(302);
     const returned = new URL(back.headers.get("location") ?? "");

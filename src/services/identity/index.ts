@@ -18,3 +18,4 @@ export {
   type IdentityProviderConfig,
   type IdentitySettings,
 } from "./config.js";
+export { IDENTITY_MODULE, SANDBOX_RETURN_URLS, identityModule, type IdentityModule } from "./module.js";

@@ -1,0 +1,10 @@
+/**
+ * The service modules a gateway starts by default. Each national service
+ * adds its module here (see modules.ts for the contract).
+ */
+import { identityModule } from "../services/identity/module.js";
+import type { ServiceModule } from "./modules.js";
+
+export function builtInModules(): ServiceModule[] {
+  return [identityModule()];
+}
