@@ -18,6 +18,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleepFor } from "node:timers/promises";
+import type { SecureContext } from "node:tls";
 import { Pool } from "undici";
 import type { Dispatcher } from "undici";
 import type { GatewayMetrics } from "../observability/metrics.js";
@@ -41,6 +42,12 @@ export interface UpstreamTlsOptions {
   /** Client identity as PKCS#12, instead of `cert` + `key`. */
   pfx?: Buffer;
   passphrase?: string;
+  /**
+   * A ready TLS context instead of `ca`/`cert`/`key`/`pfx`: the way to do
+   * mutual TLS with a key that never leaves a smart card
+   * (src/trust/pkcs11 `cardTlsOptions`). It must hold the trust anchors too.
+   */
+  secureContext?: SecureContext;
   /** SNI and certificate host-name check, when they differ from the URL's host. */
   servername?: string;
   /** Default true. Never false in the production profile — that is the caller's check. */
@@ -258,7 +265,12 @@ export class UpstreamClient {
     });
 
     const tls = options.tls ?? {};
-    this.#presentsClientCertificate = tls.cert !== undefined || tls.pfx !== undefined;
+    if (tls.secureContext !== undefined) {
+      const mixed = (["ca", "cert", "key", "pfx", "passphrase"] as const).filter((name) => tls[name] !== undefined);
+      // Node ignores ca/cert/key when a secureContext is given: refuse rather than silently drop them.
+      if (mixed.length > 0) throw new TypeError(`Upstream ${this.name}: tls.secureContext excludes tls.${mixed.join(", tls.")} (put them in the context)`);
+    }
+    this.#presentsClientCertificate = tls.cert !== undefined || tls.pfx !== undefined || tls.secureContext !== undefined;
     // One pool per upstream: connections are kept alive between calls (undici's
     // default), and the TLS identity is bound to this origin only.
     this.#pool = new Pool(this.#origin, {
@@ -270,6 +282,7 @@ export class UpstreamClient {
         ...(tls.pfx === undefined ? {} : { pfx: tls.pfx }),
         ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }),
         ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+        ...(tls.secureContext === undefined ? {} : { secureContext: tls.secureContext }),
         rejectUnauthorized: tls.rejectUnauthorized ?? true,
       }),
       headersTimeout: this.#timeoutMs,

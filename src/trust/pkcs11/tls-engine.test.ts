@@ -18,6 +18,7 @@ import { connect, createServer, type ConnectionOptions, type Server, type TLSSoc
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PasserelleError } from "../../errors/index.js";
+import { UpstreamClient } from "../../transport/index.js";
 import { provisionCardToken, type ProvisionedCard } from "../pki/card-certificates.js";
 import { SandboxPki, type PemIdentity } from "../pki/sandbox-pki.js";
 import { DEFAULT_PKCS11_MODULE } from "./pkcs11-module.js";
@@ -154,6 +155,31 @@ describe("card TLS through the OpenSSL PKCS#11 engine", () => {
     for (let i = 0; i < 3; i += 1) expect(await handshake(options)).toBe("hello 810000000002/CURIE/MARIE");
     expect(seenByServer.at(-1)?.protocol).toBe("TLSv1.2");
     expect(await spyCount("C_Login")).toBe(logins);
+  });
+
+  it("works through the gateway's UpstreamClient (tls.secureContext): the DMP-style server sees the card's certificate", async () => {
+    const https: HttpsServer = createHttpsServer(
+      { key: server.keyPem, cert: [server.certPem, ...server.chainPem].join("\n"), ca: [pki.rootCertPem], requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ serialNumber: peer.subject.serialNumber, authorized: (req.socket as TLSSocket).authorized }));
+      },
+    );
+    await new Promise<void>((resolve) => https.listen(0, "127.0.0.1", resolve));
+    const port = (https.address() as AddressInfo).port;
+    const { secureContext } = cardTlsOptions(cardIdentity(), { ca: pki.rootCertPem });
+    const client = new UpstreamClient({ name: "fr-dmp", baseUrl: `https://127.0.0.1:${port}`, tls: { secureContext, servername: "localhost" } });
+    try {
+      const answer = await client.request({ method: "GET", path: "/dmp" });
+      expect(answer.json()).toEqual({ serialNumber: "810000000002", authorized: true });
+      expect(() => new UpstreamClient({ name: "mixed", baseUrl: "https://127.0.0.1:1", tls: { secureContext, ca: pki.rootCertPem } })).toThrow(
+        /secureContext excludes tls.ca/,
+      );
+    } finally {
+      await client.close();
+      await new Promise((resolve) => https.close(resolve));
+    }
   });
 
   it("works as undici connect options (an Agent to an HTTPS server that requires the card)", async () => {
