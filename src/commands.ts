@@ -1,0 +1,155 @@
+import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import {
+  ConfigError,
+  LICENSE_TERMS,
+  LicenseNotAcceptedError,
+  SETTINGS,
+  formatIssue,
+  hashApiKey,
+  loadConfig,
+  type GatewayConfig,
+} from "./config/index.js";
+import { createGateway } from "./gateway/create-gateway.js";
+import { createLogger } from "./observability/logger.js";
+import { builtInSimulators, startSandbox } from "./sandbox/index.js";
+import { packageVersion } from "./version.js";
+
+const EXIT_CONFIG = 2;
+
+const HELP = `passerelle — eHealth integration gateway
+
+Usage:
+  passerelle start        start the gateway (sandbox profile: with its embedded simulators)
+  passerelle sandbox      start only the simulators of the national services
+  passerelle hash-key [KEY]
+                          print the API_KEYS entry for KEY (a new random key if omitted)
+  passerelle --version
+  passerelle --help
+
+Configuration comes from environment variables (and CONFIG_FILE, a JSON object
+of the same names). Secrets may be given as NAME_FILE. Settings:
+`;
+
+function settingsHelp(): string {
+  return (Object.values(SETTINGS) as Array<{ env: string; aliases?: readonly string[]; description: string; secret?: boolean; default?: unknown }>)
+    .map((s) => {
+      const names = [s.env, ...(s.aliases ?? [])].join(", ") + (s.secret ? " (secret: also NAME_FILE)" : "");
+      const def = s.default !== undefined && typeof s.default !== "function" && !Array.isArray(s.default) ? ` [default: ${String(s.default)}]` : "";
+      return `  ${names}\n      ${s.description}${def}`;
+    })
+    .join("\n");
+}
+
+function loadOrExit(): GatewayConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const issue of err.issues) process.stderr.write(`${formatIssue(issue)}\n`);
+      process.stderr.write(`passerelle: ${err.issues.length} configuration error(s); see \`passerelle --help\`\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    if (err instanceof LicenseNotAcceptedError) {
+      process.stderr.write(`${LICENSE_TERMS}\n\npasserelle: the ${err.profile} profile requires ACCEPT_LICENSE=true\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+}
+
+function onSignals(stop: (signal: string) => Promise<void>): void {
+  let stopping = false;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      stop(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          process.stderr.write(`passerelle: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+async function start(): Promise<void> {
+  const config = loadOrExit();
+  const t0 = performance.now();
+  let gateway;
+  try {
+    gateway = await createGateway({ config });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const issue of err.issues) process.stderr.write(`${formatIssue(issue)}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+  onSignals(async (signal) => {
+    gateway.logger.info({ signal }, "shutting down");
+    await gateway.close();
+    gateway.logger.info("stopped");
+  });
+  const url = await gateway.listen();
+  gateway.logger.info({ url, profile: config.profile, startupMs: Math.round(performance.now() - t0) }, "gateway ready");
+  const lines = [`Passerelle ${packageVersion()} (${config.profile} profile) listening on ${url}`, `  API docs:  ${url}/docs`, `  OpenAPI:   ${url}/openapi.json`];
+  if (gateway.sandbox) {
+    lines.push(`  Sandbox:   ${url}/sandbox`, `  Demo API key (admin): ${gateway.sandbox.demoApiKey}`, "  Simulators:");
+    for (const s of gateway.sandbox.sandbox.simulators) lines.push(`    ${s.id.padEnd(12)} ${s.url}  ${s.title}`);
+    if (config.vaultKeyGenerated) lines.push("  (vault key generated for this run: sessions end with the process)");
+  }
+  process.stderr.write(`${lines.join("\n")}\n`);
+}
+
+async function sandboxOnly(): Promise<void> {
+  const config = loadOrExit();
+  const logger = createLogger({ level: config.effectiveLogLevel });
+  const sandbox = await startSandbox({ dataDir: config.dataDir, simulators: builtInSimulators(), host: config.sandboxHost, logger });
+  onSignals(() => sandbox.close());
+  const lines = ["Passerelle sandbox simulators:"];
+  for (const s of sandbox.simulators) lines.push(`  ${s.id.padEnd(12)} ${s.url}  ${s.title}`);
+  lines.push(`Trust anchor (sandbox root CA): ${sandbox.pki.directory}/root-ca.cert.pem`);
+  process.stderr.write(`${lines.join("\n")}\n`);
+}
+
+function hashKey(key: string | undefined): void {
+  const value = key ?? `psk_${randomBytes(32).toString("base64url")}`;
+  if (key === undefined) process.stdout.write(`API key (give it to the calling software): ${value}\n`);
+  process.stdout.write(`API_KEYS entry: <caller-id>:${hashApiKey(value)}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
+  });
+  if (values.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === "help") {
+    process.stdout.write(`${HELP}${settingsHelp()}\n`);
+    return;
+  }
+  switch (command) {
+    case "start":
+      return start();
+    case "sandbox":
+      return sandboxOnly();
+    case "hash-key":
+      return hashKey(rest[0]);
+    default:
+      process.stderr.write(`passerelle: unknown command "${command}"; see passerelle --help\n`);
+      process.exit(EXIT_CONFIG);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`passerelle: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
