@@ -45,6 +45,13 @@ export const ERROR_CATALOGUE = {
   PASSERELLE_AUTH_TOKEN_INVALID: { status: 401, title: "Access token rejected" },
   PASSERELLE_AUTH_ID_TOKEN_INVALID: { status: 502, title: "Identity provider sent an invalid ID token" },
   PASSERELLE_AUTH_PROVIDER_ERROR: { status: 502, title: "Identity provider refused the request or answered badly" },
+  // Generic trust endpoints (sign, verify, time-stamp): see src/services/trust/
+  PASSERELLE_SIGNER_UNKNOWN: { status: 404, title: "Unknown signer" },
+  PASSERELLE_TSA_NOT_CONFIGURED: { status: 503, title: "No time-stamping authority configured" },
+  // Luxembourg document templates and iHub packages: see src/services/lu/templates/
+  PASSERELLE_TEMPLATE_UNKNOWN: { status: 404, title: "Unknown document template" },
+  PASSERELLE_TEMPLATE_PACKAGE_REJECTED: { status: 502, title: "Template package rejected" },
+  PASSERELLE_TEMPLATE_STORE_INVALID: { status: 500, title: "Template store could not be loaded" },
   // Our faults (5xx)
   PASSERELLE_INTERNAL: { status: 500, title: "Internal error" },
   PASSERELLE_NOT_READY: { status: 503, title: "Service not ready" },
@@ -63,6 +70,10 @@ export const ERROR_CATALOGUE = {
   PASSERELLE_TIMESTAMP_REJECTED: { status: 502, title: "Time-stamping authority refused the request" },
   PASSERELLE_TIMESTAMP_INVALID: { status: 502, title: "Time-stamping authority answered with an invalid token" },
   PASSERELLE_TIMESTAMP_TOKEN_INVALID: { status: 422, title: "Time-stamp token rejected" },
+  // Luxembourg remote signature service (KMS): see src/services/lu/kms/
+  PASSERELLE_KMS_TOKEN_REJECTED: { status: 401, title: "Remote signature service rejected the access token" },
+  PASSERELLE_KMS_FORBIDDEN: { status: 403, title: "Remote signature service refuses to sign for this practitioner" },
+  PASSERELLE_KMS_CERTIFICATE_UNTRUSTED: { status: 502, title: "Remote signature service returned an untrusted certificate" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

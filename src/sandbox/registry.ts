@@ -3,10 +3,12 @@
  * default. Each national-service simulator adds its factory here.
  */
 import { sandboxIdentitySimulators } from "./idp/index.js";
+import { luKmsSimulator } from "./lu-kms/simulator.js";
 import { sandboxCaSimulator } from "./sandbox-ca/simulator.js";
 import type { SimulatorDefinition } from "./simulator.js";
 import { sandboxTsaSimulator } from "./tsa/simulator.js";
 
 export function builtInSimulators(): SimulatorDefinition[] {
-  return [sandboxCaSimulator(), sandboxTsaSimulator(), ...sandboxIdentitySimulators()];
+  // lu-kms validates AeS tokens: it comes after lu-aes.
+  return [sandboxCaSimulator(), sandboxTsaSimulator(), ...sandboxIdentitySimulators(), luKmsSimulator()];
 }

@@ -140,13 +140,14 @@ describe("startSandbox", () => {
     await sandbox.close();
   });
 
-  it("registers the CA, the TSA and the three identity providers as built-in simulators", () => {
+  it("registers the CA, the TSA, the three identity providers and the national services as built-in simulators", () => {
     expect(builtInSimulators().map(({ id, country }) => ({ id, country }))).toEqual([
       { id: "sandbox-ca", country: "EU" },
       { id: "sandbox-tsa", country: "EU" },
       { id: "fr-psc", country: "FR" },
       { id: "lu-aes", country: "LU" },
       { id: "be-idp", country: "BE" },
+      { id: "lu-kms", country: "LU" },
     ]);
   });
 
