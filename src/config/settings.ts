@@ -11,6 +11,7 @@
  * built from the parsers passed in so that no module cycle arises.
  */
 import { identitySettingSpecs } from "../services/identity/settings.js";
+import { trustSettingSpecs } from "../services/trust/settings.js";
 
 export const PROFILES = ["sandbox", "integration", "production"] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -294,6 +295,7 @@ export const SETTINGS = {
     default: "127.0.0.1",
   }),
   ...identitySettingSpecs({ parseString, parseUrl, parseEnum, SettingError }),
+  ...trustSettingSpecs({ parseString, parseUrl, parseInteger, SettingError }),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -3,8 +3,9 @@
  * adds its module here (see modules.ts for the contract).
  */
 import { identityModule } from "../services/identity/module.js";
+import { trustModule } from "../services/trust/index.js";
 import type { ServiceModule } from "./modules.js";
 
 export function builtInModules(): ServiceModule[] {
-  return [identityModule()];
+  return [identityModule(), trustModule()];
 }

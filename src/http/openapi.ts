@@ -25,6 +25,9 @@ export async function registerOpenApi(app: FastifyInstance, info: { version: str
         { name: "callers", description: "Calling software" },
         { name: "audit", description: "Audit trail of patient-data accesses" },
         { name: "sandbox", description: "The embedded sandbox (sandbox profile only)" },
+        { name: "identity", description: "Practitioner login (code + PKCE, CIBA), sessions, tokens brought by callers, system clients" },
+        { name: "trust", description: "Sign, verify and time-stamp documents; signers and trust anchors" },
+        { name: "luxembourg", description: "CNS documents from templates, signed through the remote signature service; mySecu deposits" },
       ],
       components: {
         securitySchemes: {
