@@ -222,6 +222,8 @@ describe("health, metrics and OpenAPI", () => {
     ]);
     const status = await app.inject({ method: "GET", url: "/status" });
     expect(status.json()).toMatchObject({ status: "UP", version: "0.0.0-test", profile: "sandbox", reasons: [] });
+    const alias = await app.inject({ method: "GET", url: "/econnector/status" });
+    expect([alias.statusCode, alias.json().status]).toEqual([200, "UP"]);
   });
 
   it("exposes Prometheus metrics labelled by route template and status", async () => {

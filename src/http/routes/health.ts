@@ -111,12 +111,16 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
     },
   );
 
-  app.get(
-    "/status",
+  // `/econnector/status` is the CNS eConnector's path: a monitoring set up for it keeps working.
+  for (const [url, summary] of [
+    ["/status", "Whether the gateway is usable (200) or not (503, with reasons)"],
+    ["/econnector/status", "The same as /status, at the path of the CNS eConnector (compatibility)"],
+  ] as const) app.get(
+    url,
     {
       schema: {
         tags: ["health"],
-        summary: "Whether the gateway is usable (200) or not (503, with reasons)",
+        summary,
         response: { 200: StatusBody, 503: StatusBody, ...problemResponses(500) },
       },
     },
