@@ -48,6 +48,7 @@ export const ERROR_CATALOGUE = {
   // Generic trust endpoints (sign, verify, time-stamp): see src/services/trust/
   PASSERELLE_SIGNER_UNKNOWN: { status: 404, title: "Unknown signer" },
   PASSERELLE_TSA_NOT_CONFIGURED: { status: 503, title: "No time-stamping authority configured" },
+  PASSERELLE_SERVICE_NOT_CONFIGURED: { status: 503, title: "National service not configured" },
   // Luxembourg document templates and iHub packages: see src/services/lu/templates/
   PASSERELLE_TEMPLATE_UNKNOWN: { status: 404, title: "Unknown document template" },
   PASSERELLE_TEMPLATE_PACKAGE_REJECTED: { status: 502, title: "Template package rejected" },
@@ -74,6 +75,13 @@ export const ERROR_CATALOGUE = {
   PASSERELLE_KMS_TOKEN_REJECTED: { status: 401, title: "Remote signature service rejected the access token" },
   PASSERELLE_KMS_FORBIDDEN: { status: 403, title: "Remote signature service refuses to sign for this practitioner" },
   PASSERELLE_KMS_CERTIFICATE_UNTRUSTED: { status: 502, title: "Remote signature service returned an untrusted certificate" },
+  // Luxembourg mySecu deposits: see src/services/lu/mysecu/
+  PASSERELLE_MYSECU_NOT_ENROLLED: { status: 422, title: "Practitioner not enrolled on mySecu" },
+  PASSERELLE_MYSECU_DEPOSIT_REFUSED: { status: 422, title: "mySecu refused the document" },
+  PASSERELLE_MYSECU_STS_REFUSED: { status: 502, title: "mySecu authentication service refused the gateway" },
+  PASSERELLE_MYSECU_FAULT: { status: 502, title: "mySecu answered with a fault" },
+  // Idempotent operations (Idempotency-Key)
+  PASSERELLE_IDEMPOTENCY_KEY_REUSED: { status: 422, title: "Idempotency key reused for another request" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

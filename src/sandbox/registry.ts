@@ -4,11 +4,12 @@
  */
 import { sandboxIdentitySimulators } from "./idp/index.js";
 import { luKmsSimulator } from "./lu-kms/simulator.js";
+import { luMySecuSimulator } from "./lu-mysecu/index.js";
 import { sandboxCaSimulator } from "./sandbox-ca/simulator.js";
 import type { SimulatorDefinition } from "./simulator.js";
 import { sandboxTsaSimulator } from "./tsa/simulator.js";
 
 export function builtInSimulators(): SimulatorDefinition[] {
   // lu-kms validates AeS tokens: it comes after lu-aes.
-  return [sandboxCaSimulator(), sandboxTsaSimulator(), ...sandboxIdentitySimulators(), luKmsSimulator()];
+  return [sandboxCaSimulator(), sandboxTsaSimulator(), ...sandboxIdentitySimulators(), luKmsSimulator(), luMySecuSimulator()];
 }

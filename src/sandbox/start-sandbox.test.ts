@@ -148,6 +148,7 @@ describe("startSandbox", () => {
       { id: "lu-aes", country: "LU" },
       { id: "be-idp", country: "BE" },
       { id: "lu-kms", country: "LU" },
+      { id: "lu-mysecu", country: "LU" },
     ]);
   });
 

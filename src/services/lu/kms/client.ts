@@ -231,6 +231,17 @@ export class KmsClient {
     return answer.body;
   }
 
+  /**
+   * Readiness: whether every origin the endpoints name answers over mutual
+   * TLS (any HTTP status counts; see UpstreamClient.ping). Never throws.
+   */
+  async ping(): Promise<{ ok: boolean; latencyMs: number; detail?: string }> {
+    const results = await Promise.all(this.#upstreams.map((upstream) => upstream.ping()));
+    const failed = results.find((result) => !result.ok);
+    const latencyMs = Math.max(0, ...results.map((result) => result.latencyMs));
+    return failed === undefined ? { ok: true, latencyMs, ...(results[0]?.detail === undefined ? {} : { detail: results[0].detail }) } : { ...failed, latencyMs };
+  }
+
   /** Closes the connection pools. */
   async close(): Promise<void> {
     await Promise.allSettled(this.#upstreams.map((upstream) => upstream.close()));
