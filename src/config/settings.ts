@@ -11,6 +11,7 @@
  * built from the parsers passed in so that no module cycle arises.
  */
 import { identitySettingSpecs } from "../services/identity/settings.js";
+import { luSettingSpecs } from "../services/lu/settings.js";
 import { trustSettingSpecs } from "../services/trust/settings.js";
 
 export const PROFILES = ["sandbox", "integration", "production"] as const;
@@ -119,7 +120,8 @@ export const parseCallerList: Parser<CallerCredentialSpec[]> = (raw) => {
     let roles: string[] = [];
     let hexParts = parts.slice(1);
     const last = hexParts.at(-1);
-    if (last !== undefined && /^[a-z+]+$/.test(last) && !/^[0-9a-f]{2}$/i.test(last)) {
+    // Roles are letters; a digest (whole, or a pair of an openssl fingerprint) is hex — even one of letters only.
+    if (last !== undefined && /^[a-z+]+$/.test(last) && !/^(?:[0-9a-f]{2}|[0-9a-f]{64})$/i.test(last)) {
       roles = last.split("+");
       hexParts = hexParts.slice(0, -1);
     }
@@ -296,6 +298,7 @@ export const SETTINGS = {
   }),
   ...identitySettingSpecs({ parseString, parseUrl, parseEnum, SettingError }),
   ...trustSettingSpecs({ parseString, parseUrl, parseInteger, SettingError }),
+  ...luSettingSpecs({ parseString, parseUrl, parseEnum, parseInteger, SettingError }),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
