@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { AddressInfo } from "node:net";
+import { createSecureContext } from "node:tls";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { DestinationStream, Logger } from "pino";
 import { FileAuditSink, PatientPseudonymiser, type AuditSink } from "../audit/index.js";
@@ -253,6 +254,7 @@ async function closeWithin(app: FastifyInstance, timeoutMs: number): Promise<boo
 }
 
 function readHttpsOptions(config: GatewayConfig): HttpsServerOptions | undefined {
+  if (config.saasKeystore !== undefined) return readSaasKeystore(config);
   if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return undefined;
   const issues: ConfigIssue[] = [];
   const read = (name: string, file: string): Buffer | undefined => {
@@ -276,4 +278,49 @@ function readHttpsOptions(config: GatewayConfig): HttpsServerOptions | undefined
     requestCert: config.tlsClientAuth !== "none",
     rejectUnauthorized: config.tlsClientAuth === "required",
   };
+}
+
+/**
+ * The CNS eConnector's way: the server certificate and key in a PKCS#12
+ * keystore (SAAS_KEYSTORE). Node reads the PKCS#12 itself; it takes one
+ * password for the file and the key, which is also what keytool writes for
+ * PKCS#12 keystores.
+ */
+function readSaasKeystore(config: GatewayConfig): HttpsServerOptions {
+  const issues: ConfigIssue[] = [];
+  if (config.tlsCertFile !== undefined || config.tlsKeyFile !== undefined) {
+    issues.push({ name: "SAAS_KEYSTORE", received: JSON.stringify(config.saasKeystore), expected: "either SAAS_KEYSTORE or TLS_CERT_FILE/TLS_KEY_FILE, not both" });
+  }
+  const keyPassword = config.saasKeystoreKeyPassword;
+  if (keyPassword !== undefined && keyPassword !== config.saasKeystorePassword) {
+    issues.push({
+      name: "SAAS_KEYSTORE_KEY_PASSWORD",
+      received: "<secret>",
+      expected: "the same password as SAAS_KEYSTORE_PASSWORD (re-export the keystore with one password: keytool -importkeystore -deststoretype PKCS12)",
+    });
+  }
+  let pfx: Buffer | undefined;
+  try {
+    pfx = readFileSync(config.saasKeystore ?? "");
+  } catch (err) {
+    issues.push({ name: "SAAS_KEYSTORE", received: JSON.stringify(config.saasKeystore), expected: `a readable PKCS#12 file (${(err as NodeJS.ErrnoException).code ?? "error"})` });
+  }
+  const ca = config.tlsClientCaFile === undefined ? undefined : readFileSync(config.tlsClientCaFile);
+  const options: HttpsServerOptions = {
+    pfx,
+    passphrase: config.saasKeystorePassword ?? "",
+    ...(ca ? { ca } : {}),
+    minVersion: "TLSv1.2",
+    requestCert: config.tlsClientAuth !== "none",
+    rejectUnauthorized: config.tlsClientAuth === "required",
+  };
+  if (issues.length === 0) {
+    try {
+      createSecureContext({ pfx, passphrase: options.passphrase });
+    } catch (err) {
+      issues.push({ name: "SAAS_KEYSTORE", received: JSON.stringify(config.saasKeystore), expected: `a PKCS#12 keystore that opens with SAAS_KEYSTORE_PASSWORD (${(err as Error).message})` });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return options;
 }

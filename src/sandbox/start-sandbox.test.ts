@@ -149,6 +149,7 @@ describe("startSandbox", () => {
       { id: "be-idp", country: "BE" },
       { id: "lu-kms", country: "LU" },
       { id: "lu-mysecu", country: "LU" },
+      { id: "lu-ihub", country: "LU" },
     ]);
   });
 

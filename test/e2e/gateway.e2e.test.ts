@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { X509Certificate, createHash, createPrivateKey } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
@@ -8,6 +8,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterEach, describe, expect, it } from "vitest";
 import { createGateway, type Gateway } from "../../src/index.js";
 import { startRedisServer, type RedisServerHandle } from "../../src/test-support/redis-server.js";
+import { encodePkcs12KeyStore } from "../../src/sandbox/lu-kms/index.js";
 import { SandboxPki } from "../../src/trust/pki/index.js";
 import { UpstreamClient } from "../../src/transport/index.js";
 
@@ -145,6 +146,35 @@ describe("Redis vault", () => {
     const status = await fetch(`${url}/status`);
     expect(status.status).toBe(503);
     expect(((await status.json()) as { reasons: string[] }).reasons[0]).toMatch(/^vault: /);
+  });
+});
+
+describe("HTTPS from the CNS eConnector's PKCS#12 keystore (SAAS_KEYSTORE)", () => {
+  it("serves HTTPS with the keystore's certificate, and refuses a wrong password at start with exit-code-2 errors", async () => {
+    const dir = tempDir();
+    const pki = await SandboxPki.open(path.join(dir, "pki-data"));
+    const server = await pki.serverIdentity("gateway-under-test");
+    const keystore = await encodePkcs12KeyStore({
+      privateKey: createPrivateKey(server.keyPem),
+      certificate: new X509Certificate(server.certPem),
+      chain: server.chainPem.map((pem) => new X509Certificate(pem)),
+      alias: "saas",
+      password: "saas-pass-1",
+    });
+    const file = path.join(dir, "saas-keystore.p12");
+    writeFileSync(file, keystore, { mode: 0o600 });
+    const { url } = await start({ SAAS_KEYSTORE: file, SAAS_KEYSTORE_PASSWORD: "saas-pass-1", SAAS_KEYSTORE_KEY_PASSWORD: "saas-pass-1" });
+    expect(url).toMatch(/^https:/);
+    const status = await new Promise<number>((resolve, reject) => {
+      https.get(`${url}/health/live`, { ca: pki.rootCertPem, servername: "localhost" }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on("error", reject);
+    });
+    expect(status).toBe(200);
+    await expect(createGateway({ env: { PORT: "0", DATA_DIR: tempDir(), SAAS_KEYSTORE: file, SAAS_KEYSTORE_PASSWORD: "wrong" } })).rejects.toThrow(
+      /SAAS_KEYSTORE: .*expected a PKCS#12 keystore that opens with SAAS_KEYSTORE_PASSWORD/,
+    );
   });
 });
 

@@ -1,0 +1,163 @@
+/**
+ * The Luxembourg services as a gateway module: the CNS eConnector SaaS's
+ * functions (templates, remote signature, mySecu, iHub updates) configured
+ * with the eConnector's own environment variables, or from the sandbox.
+ *
+ * It needs the identity module (started before it): AeS access tokens are
+ * validated there, and gateway sessions with AeS are read there.
+ */
+import { X509Certificate } from "node:crypto";
+import type { ReadinessCheck, ServiceModule, StartedModule } from "../../gateway/modules.js";
+import { SoftwareSigner } from "../../trust/signers/index.js";
+import { IDENTITY_MODULE, type IdentityModule } from "../identity/module.js";
+import { luMaterialFromSandbox, luMaterialFromSettings, type LuMaterial } from "./config.js";
+import { KmsClient, KmsTrust } from "./kms/index.js";
+import { MySecuClient } from "./mysecu/index.js";
+import { luRoutes } from "./routes.js";
+import { LuService } from "./service.js";
+import { IhubClient, TemplateStore } from "./templates/index.js";
+
+export const LU_MODULE = "lu";
+
+export interface LuModule extends StartedModule {
+  readonly service: LuService;
+  readonly material: LuMaterial;
+}
+
+export interface LuModuleOptions {
+  /** Run the periodic iHub sync when LU_TEMPLATE_SYNC_MINUTES > 0 (default true; tests drive syncs themselves). */
+  periodicSync?: boolean;
+}
+
+export function luModule(options: LuModuleOptions = {}): ServiceModule<LuModule> {
+  return {
+    name: LU_MODULE,
+    async start(ctx) {
+      const identity = ctx.modules.get(IDENTITY_MODULE) as IdentityModule | undefined;
+      if (identity === undefined) throw new TypeError("The lu module needs the identity module, started before it");
+      const material = ctx.sandbox ? await luMaterialFromSandbox(ctx.config, ctx.sandbox) : luMaterialFromSettings(ctx.config);
+      const closers: Array<() => Promise<void>> = [];
+      const close = async () => {
+        for (const closer of closers.reverse()) await closer().catch((err: unknown) => ctx.logger.warn({ err }, "closing a Luxembourg client failed"));
+      };
+      try {
+        const templates = await TemplateStore.open({ dataDir: material.templatesDir, logger: ctx.logger });
+        const checks: ReadinessCheck[] = [
+          {
+            name: "lu-templates",
+            run: async () => {
+              if (templates.list().length === 0) throw new Error("no document template is loaded");
+            },
+          },
+        ];
+
+        let kms: { client: KmsClient; trust: KmsTrust } | undefined;
+        let mysecu: MySecuClient | undefined;
+        if (material.kms) {
+          const { endpoints, genericKeystore, truststore, serverTrustPem } = material.kms;
+          const client = await KmsClient.create({
+            endpoints,
+            clientIdentity: { pkcs12: genericKeystore.pkcs12, password: genericKeystore.password },
+            ...(serverTrustPem === undefined ? {} : { serverTrust: serverTrustPem }),
+            metrics: ctx.metrics,
+          });
+          closers.push(() => client.close());
+          kms = { client, trust: await KmsTrust.fromTruststore(truststore.path, { password: truststore.password, aliases: truststore.aliases }) };
+          // In the sandbox the composition root already probes the simulator under this name.
+          if (ctx.upstreams.get(client.name) === undefined) checks.push({ name: `upstream:${client.name}`, run: pingCheck(() => client.ping()) });
+
+          if (material.mysecu) {
+            const { stsUrl, syncUrl, serverTrustPem: mysecuTrust, tokenAnchorsPem, tokenIntermediatesPem } = material.mysecu;
+            const signer = await SoftwareSigner.fromPkcs12(genericKeystore.pkcs12, genericKeystore.password, { id: "lu-generic-keystore" });
+            const client = new MySecuClient({
+              stsUrl,
+              syncUrl,
+              signer,
+              vault: ctx.vault,
+              ...(mysecuTrust === undefined ? {} : { tls: { ca: [...mysecuTrust] } }),
+              ...(tokenAnchorsPem === undefined
+                ? {}
+                : {
+                    tokenTrust: {
+                      anchors: tokenAnchorsPem.map((pem) => new X509Certificate(pem)),
+                      intermediates: (tokenIntermediatesPem ?? []).map((pem) => new X509Certificate(pem)),
+                    },
+                  }),
+              metrics: ctx.metrics,
+              logger: ctx.logger,
+            });
+            mysecu = client;
+            closers.push(() => client.close());
+            if (ctx.upstreams.get("lu-mysecu") === undefined) checks.push({ name: "upstream:lu-mysecu", run: pingCheck(() => client.ping()) });
+          }
+        }
+
+        let ihub: { client: IhubClient; trust: { anchors: readonly string[]; intermediates?: readonly string[] } } | undefined;
+        if (material.ihub) {
+          const client = new IhubClient({
+            baseUrl: material.ihub.baseUrl,
+            ...(material.ihub.serverTrustPem === undefined ? {} : { tls: { ca: [...material.ihub.serverTrustPem] } }),
+            metrics: ctx.metrics,
+          });
+          closers.push(() => client.close());
+          ihub = {
+            client,
+            trust: {
+              anchors: material.ihub.packageAnchorsPem,
+              ...(material.ihub.packageIntermediatesPem === undefined ? {} : { intermediates: material.ihub.packageIntermediatesPem }),
+            },
+          };
+        }
+
+        const service = new LuService({
+          templates,
+          vault: ctx.vault,
+          identity: identity.service,
+          audit: ctx.audit,
+          logger: ctx.logger,
+          missing: material.missing,
+          ...(kms === undefined ? {} : { kms }),
+          ...(mysecu === undefined ? {} : { mysecu }),
+          ...(ihub === undefined ? {} : { ihub }),
+        });
+
+        if (ihub !== undefined && material.syncMinutes > 0 && (options.periodicSync ?? true)) {
+          const timer = setInterval(() => {
+            service.syncTemplates({ caller: "passerelle:scheduler", requestId: `template-sync-${Date.now()}` }).catch((err: unknown) => {
+              ctx.logger.warn({ err }, "periodic iHub template sync failed; the current templates stay");
+            });
+          }, material.syncMinutes * 60_000);
+          timer.unref();
+          closers.push(async () => clearInterval(timer));
+        }
+
+        ctx.logger.info(
+          {
+            templates: templates.list().map((t) => `${t.id}@${t.version}`),
+            kms: kms !== undefined,
+            mysecu: mysecu !== undefined,
+            ihub: ihub !== undefined,
+          },
+          "Luxembourg services configured",
+        );
+        return {
+          v1Plugins: [luRoutes(service, { bodyLimit: ctx.config.bodyLimitBytes })],
+          readinessChecks: checks,
+          close,
+          service,
+          material,
+        };
+      } catch (error) {
+        await close();
+        throw error;
+      }
+    },
+  };
+}
+
+function pingCheck(ping: () => Promise<{ ok: boolean; detail?: string }>): () => Promise<void> {
+  return async () => {
+    const result = await ping();
+    if (!result.ok) throw new Error(result.detail ?? "unreachable");
+  };
+}
