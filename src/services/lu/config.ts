@@ -71,6 +71,7 @@ type LuConfig = Pick<
   | "timestampCaAlias"
   | "rootSigningCaAlias"
   | "luTemplatesDir"
+  | "luTlsCaFile"
   | "luTemplateSyncMinutes"
 >;
 
@@ -93,6 +94,13 @@ export function luMaterialFromSettings(config: LuConfig, readFile: (file: string
     if (value === undefined) issues.push({ name, received: "nothing", expected: why });
   };
 
+  const tlsCa = read("LU_TLS_CA_FILE", config.luTlsCaFile);
+  const serverTrustPem = tlsCa === undefined ? undefined : splitPem(tlsCa.toString("utf8"));
+  if (serverTrustPem !== undefined && serverTrustPem.length === 0) {
+    issues.push({ name: "LU_TLS_CA_FILE", received: JSON.stringify(config.luTlsCaFile), expected: "PEM certificates" });
+  }
+  const trust = serverTrustPem === undefined || serverTrustPem.length === 0 ? {} : { serverTrustPem };
+
   let kms: KmsMaterial | undefined;
   const kmsUrls = [config.kmsSignUrl, config.kmsGetCertificateUrl, config.kmsTimestampUrl];
   if (kmsUrls.some((url) => url !== undefined)) {
@@ -111,6 +119,7 @@ export function luMaterialFromSettings(config: LuConfig, readFile: (file: string
           password: config.truststoreKmsPassword ?? "",
           aliases: { signingCa: config.signingCaAlias, timestampCa: config.timestampCaAlias, rootSigningCa: config.rootSigningCaAlias },
         },
+        ...trust,
       };
     }
   }
@@ -121,7 +130,7 @@ export function luMaterialFromSettings(config: LuConfig, readFile: (file: string
     need("CCSS_SYNC_URL", config.ccssSyncUrl, "the mySecu syncexchange URL: the mySecu settings go together");
     need("GENERIC_KEYSTORE_FILE", config.genericKeystoreFile, "the generic keystore: it signs the mySecu STS requests");
     // The eConnector's CCSS_URL ends in ?wsdl (the WSDL's address): the service is the same URL without it.
-    if (config.ccssUrl !== undefined && config.ccssSyncUrl !== undefined) mysecu = { stsUrl: withoutWsdlQuery(config.ccssUrl), syncUrl: config.ccssSyncUrl };
+    if (config.ccssUrl !== undefined && config.ccssSyncUrl !== undefined) mysecu = { stsUrl: withoutWsdlQuery(config.ccssUrl), syncUrl: config.ccssSyncUrl, ...trust };
   }
 
   let ihub: IhubMaterial | undefined;
@@ -131,7 +140,7 @@ export function luMaterialFromSettings(config: LuConfig, readFile: (file: string
     if (anchors !== undefined) {
       const pems = splitPem(anchors.toString("utf8"));
       if (pems.length === 0) issues.push({ name: "IHUB_TRUST_ANCHORS_FILE", received: JSON.stringify(config.ihubTrustAnchorsFile), expected: "PEM certificates" });
-      ihub = { baseUrl: config.ihubUrl, packageAnchorsPem: pems };
+      ihub = { baseUrl: config.ihubUrl, packageAnchorsPem: pems, ...trust };
     }
   }
   if (config.luTemplateSyncMinutes > 0 && config.ihubUrl === undefined) {

@@ -48,6 +48,11 @@ export function luSettingSpecs(p: LuSettingParsers) {
       description: "PEM CA certificate(s) that issue iHub's package-signing certificate (Passerelle addition; required with IHUB_URL)",
       parse: p.parseString,
     },
+    luTlsCaFile: {
+      env: "LU_TLS_CA_FILE",
+      description: "PEM trust anchors of the KMS, mySecu and iHub TLS certificates (Passerelle addition; default: system roots)",
+      parse: p.parseString,
+    },
     saasKeystore: {
       env: "SAAS_KEYSTORE",
       description: "PKCS#12 keystore of the gateway's own HTTPS certificate (eConnector name; alternative to TLS_CERT_FILE/TLS_KEY_FILE)",
