@@ -14,6 +14,7 @@
 import { readFileSync } from "node:fs";
 import type { OidcProviderMetadata } from "../../protocols/oidc/index.js";
 import type { ClientAuthentication } from "../../protocols/oidc/index.js";
+import { settingFileReader } from "../../config/setting-files.js";
 import { ConfigError, type ConfigIssue } from "../../config/index.js";
 import { parseEnum, parseString, parseUrl, SettingError, type Parser } from "../../config/settings.js";
 import type { RunningSandbox } from "../../sandbox/index.js";
@@ -109,15 +110,7 @@ export function identityConfigFromSettings(
   readFile: (file: string) => string = (file) => readFileSync(file, "utf8"),
 ): IdentityConfig {
   const issues: ConfigIssue[] = [];
-  const read = (name: string, file: string | undefined): string | undefined => {
-    if (file === undefined) return undefined;
-    try {
-      return readFile(file);
-    } catch (err) {
-      issues.push({ name, received: JSON.stringify(file), expected: `a readable file (${(err as NodeJS.ErrnoException).code ?? "error"})` });
-      return undefined;
-    }
-  };
+  const read = settingFileReader(issues, readFile);
   const require = (name: string, value: unknown, why: string): void => {
     if (value === undefined) issues.push({ name, received: "nothing", expected: why });
   };

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
+import { settingFileReader } from "../../config/setting-files.js";
 import { ConfigError, type ConfigIssue, type GatewayConfig } from "../../config/index.js";
 import type { RunningSandbox } from "../../sandbox/index.js";
 import { LU_KMS_PATHS, LU_KMS_SIMULATOR_ID, SANDBOX_KMS_TRUSTSTORE_ALIASES, writeSandboxEconnectorKeystores } from "../../sandbox/lu-kms/index.js";
@@ -81,15 +82,7 @@ type LuConfig = Pick<
  */
 export function luMaterialFromSettings(config: LuConfig, readFile: (file: string) => Buffer = (file) => readFileSync(file)): LuMaterial {
   const issues: ConfigIssue[] = [];
-  const read = (name: string, file: string | undefined): Buffer | undefined => {
-    if (file === undefined) return undefined;
-    try {
-      return readFile(file);
-    } catch (err) {
-      issues.push({ name, received: JSON.stringify(file), expected: `a readable file (${(err as NodeJS.ErrnoException).code ?? "error"})` });
-      return undefined;
-    }
-  };
+  const read = settingFileReader(issues, readFile);
   const need = (name: string, value: unknown, why: string): void => {
     if (value === undefined) issues.push({ name, received: "nothing", expected: why });
   };
