@@ -25,6 +25,7 @@ import {
   DepositHeadersSchema,
   DepositQuerySchema,
   DepositResponseSchema,
+  DOCUMENT_RESPONSE_EXAMPLE,
   DocumentResponseSchema,
   PractitionerHeadersSchema,
   RollbackReportSchema,
@@ -150,7 +151,7 @@ export function luRoutes(service: LuService, options: { bodyLimit: number }): Fa
             200: {
               description: "The signed document and its metadata (JSON), or the PDF itself (Accept: application/pdf)",
               content: {
-                "application/json": { schema: DocumentResponseSchema },
+                "application/json": { schema: DocumentResponseSchema, example: DOCUMENT_RESPONSE_EXAMPLE },
                 [PDF_MEDIA_TYPE]: { schema: { type: "string", contentMediaType: PDF_MEDIA_TYPE } },
               },
             },

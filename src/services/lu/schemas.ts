@@ -141,6 +141,24 @@ const DEPOSIT_EXAMPLE = {
   replayed: false,
 };
 
+export const DOCUMENT_RESPONSE_EXAMPLE = {
+  document: {
+    documentId: "5c0d…",
+    templateId: "lu-ecit",
+    templateVersion: "1.0.0",
+    packageVersion: "2026.11.0",
+    title: "Certificat d'incapacité de travail",
+    pages: 1,
+    sha256: "3b1f…",
+    size: 48213,
+    signedAt: "2026-11-23T10:15:00.000Z",
+    signer: { providerCode: "101234-56", subject: "CN=Anne WEBER, serialNumber=101234-56", serialNumber: "6875D537…" },
+    signatureLevel: "PAdES-B-T",
+  },
+  pdf: "JVBERi0xLjcK…",
+  deposit: DEPOSIT_EXAMPLE,
+};
+
 export const DocumentResponseSchema = Type.Object(
   {
     document: Type.Object({
@@ -160,25 +178,7 @@ export const DocumentResponseSchema = Type.Object(
     deposit: Type.Optional(DepositSchema),
   },
   {
-    examples: [
-      {
-        document: {
-          documentId: "5c0d…",
-          templateId: "lu-ecit",
-          templateVersion: "1.0.0",
-          packageVersion: "2026.11.0",
-          title: "Certificat d'incapacité de travail",
-          pages: 1,
-          sha256: "3b1f…",
-          size: 48213,
-          signedAt: "2026-11-23T10:15:00.000Z",
-          signer: { providerCode: "101234-56", subject: "CN=Anne WEBER, serialNumber=101234-56", serialNumber: "6875D537…" },
-          signatureLevel: "PAdES-B-T",
-        },
-        pdf: "JVBERi0xLjcK…",
-        deposit: DEPOSIT_EXAMPLE,
-      },
-    ],
+    examples: [DOCUMENT_RESPONSE_EXAMPLE],
   },
 );
 
