@@ -136,6 +136,12 @@ describe("KmsSigner over the lu-kms simulator", () => {
     expect(ours).toMatchObject({ valid: true, integrity: true, chainValid: true, coversWholeDocument: true, reasons: [] });
     expect(ours?.timestamp?.verified).toBe(true);
     expect(Math.abs((ours?.timestamp?.genTime.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
+
+    // A chain validated once is remembered for the same certificate — but only for a time inside its validity.
+    const leaf = signer.certificate;
+    expect((await trust.signingChain(leaf, "lu-kms"))[0]?.fingerprint256).toBe(leaf.fingerprint256);
+    const afterExpiry = new Date(leaf.validToDate.getTime() + 86_400_000);
+    await expect(trust.signingChain(leaf, "lu-kms", afterExpiry)).rejects.toMatchObject({ code: "PASSERELLE_KMS_CERTIFICATE_UNTRUSTED" });
   });
 
   it("time-stamps through the KMS with a token verified against TIMESTAMP_CA_ALIAS (a helper for any TimestampAuthority)", async () => {

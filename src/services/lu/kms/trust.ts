@@ -87,15 +87,22 @@ export class KmsTrust {
     this.rootSigningCas = list("rootSigningCas");
     this.timestampCas = list("timestampCas");
     const timestampCas = this.timestampCas;
+    const memo = this.#memo;
     this.timestampTrust = {
       async verifyChain(chain, { at }) {
         const [tsa, ...others] = chain;
         if (tsa === undefined) throw new TypeError("The chain must start with the TSA certificate");
+        const key = memoKey("timestamping", chain);
+        if (memo.get(key, at) !== undefined) return;
         const result = await validateChain(tsa, { anchors: timestampCas, intermediates: others, purpose: "timestamping", at });
         if (!result.valid) throw new Error(`${result.reason}: ${result.detail}`);
+        memo.set(key, result.path, result.path);
       },
     };
   }
+
+  /** Chains found valid recently (see ValidationMemo): the same TSA and practitioner certificates come back on every document. */
+  readonly #memo = new ValidationMemo();
 
   /**
    * Validates a signing certificate from the KMS `upstream` at `at` (default
@@ -104,6 +111,15 @@ export class KmsTrust {
    * `PASSERELLE_KMS_CERTIFICATE_UNTRUSTED`.
    */
   async signingChain(certificate: X509Certificate, upstream: string, at: Date = new Date()): Promise<X509Certificate[]> {
+    const key = memoKey("signature", [certificate]);
+    const known = this.#memo.get(key, at);
+    if (known !== undefined) return [...known];
+    const chain = await this.#validateSigningChain(certificate, upstream, at);
+    this.#memo.set(key, chain, chain);
+    return chain;
+  }
+
+  async #validateSigningChain(certificate: X509Certificate, upstream: string, at: Date): Promise<X509Certificate[]> {
     const result = await validateChain(certificate, {
       anchors: this.rootSigningCas,
       intermediates: this.signingCas,
@@ -135,4 +151,50 @@ function summaryOf(certificate: X509Certificate): CertificateSummary {
     notBefore: certificate.validFromDate.toISOString(),
     notAfter: certificate.validToDate.toISOString(),
   };
+}
+
+/**
+ * Remembers successful chain validations for a short time. Every document
+ * brings the same practitioner certificate and the same TSA certificate, and
+ * a full path validation (ASN.1 decoding, signature checks) costs more than
+ * the RSA signatures themselves. An entry answers only for the same
+ * certificates (by SHA-256 fingerprint), for a validation time inside every
+ * certificate's validity, and for at most `ttlMs` — so a trust store change
+ * or a revocation is seen within that time. Failures are never remembered.
+ */
+class ValidationMemo {
+  readonly #entries = new Map<string, { until: number; notBefore: number; notAfter: number; chain: readonly X509Certificate[] }>();
+
+  constructor(
+    private readonly ttlMs = 5 * 60_000,
+    private readonly maxEntries = 1024,
+  ) {}
+
+  get(key: string, at: Date): readonly X509Certificate[] | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    const when = at.getTime();
+    if (Date.now() > entry.until || when < entry.notBefore || when > entry.notAfter) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.chain;
+  }
+
+  set(key: string, path: readonly X509Certificate[], chain: readonly X509Certificate[]): void {
+    if (this.#entries.size >= this.maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    this.#entries.set(key, {
+      until: Date.now() + this.ttlMs,
+      notBefore: Math.max(...path.map((c) => c.validFromDate.getTime())),
+      notAfter: Math.min(...path.map((c) => c.validToDate.getTime())),
+      chain,
+    });
+  }
+}
+
+function memoKey(purpose: string, chain: readonly X509Certificate[]): string {
+  return `${purpose}:${chain.map((c) => c.fingerprint256).join(",")}`;
 }
