@@ -144,7 +144,7 @@ export function luMaterialFromSettings(config: LuConfig, readFile: (file: string
     kms,
     mysecu: kms === undefined ? undefined : mysecu,
     ihub,
-    templatesDir: config.luTemplatesDir ?? join(config.dataDir, "lu", "templates"),
+    templatesDir: luTemplatesDirOf(config),
     syncMinutes: config.luTemplateSyncMinutes,
     missing: {
       kms: kms === undefined ? ["KMS_SIGN_URL", "KMS_GET_CERTIFICATE_URL", "KMS_TIMESTAMP_URL", "GENERIC_KEYSTORE_FILE", "TRUSTSTORE_KMS_FILENAME"] : [],
@@ -209,6 +209,11 @@ export async function luMaterialFromSandbox(config: LuConfig, sandbox: RunningSa
         ? undefined
         : { baseUrl: sandboxConfig.ihubUrl, serverTrustPem: root, packageAnchorsPem: sandboxAnchors, packageIntermediatesPem: [sandbox.pki.caCertPem("LU")] },
   };
+}
+
+/** Where applied template packages live: LU_TEMPLATES_DIR, or DATA_DIR/lu/templates. */
+export function luTemplatesDirOf(config: Pick<GatewayConfig, "dataDir" | "luTemplatesDir">): string {
+  return config.luTemplatesDir ?? join(config.dataDir, "lu", "templates");
 }
 
 function withoutWsdlQuery(url: string): string {

@@ -10,7 +10,7 @@ import { X509Certificate } from "node:crypto";
 import type { ReadinessCheck, ServiceModule, StartedModule } from "../../gateway/modules.js";
 import { SoftwareSigner } from "../../trust/signers/index.js";
 import { IDENTITY_MODULE, type IdentityModule } from "../identity/module.js";
-import { luMaterialFromSandbox, luMaterialFromSettings, type LuMaterial } from "./config.js";
+import { luMaterialFromSandbox, luMaterialFromSettings, luTemplatesDirOf, type LuMaterial } from "./config.js";
 import { KmsClient, KmsTrust } from "./kms/index.js";
 import { MySecuClient } from "./mysecu/index.js";
 import { luRoutes } from "./routes.js";
@@ -35,13 +35,16 @@ export function luModule(options: LuModuleOptions = {}): ServiceModule<LuModule>
     async start(ctx) {
       const identity = ctx.modules.get(IDENTITY_MODULE) as IdentityModule | undefined;
       if (identity === undefined) throw new TypeError("The lu module needs the identity module, started before it");
+      // The template store loads (files, fonts) while the keystores are written and read (PBKDF2 in the thread pool).
+      const opening = TemplateStore.open({ dataDir: luTemplatesDirOf(ctx.config), logger: ctx.logger });
+      opening.catch(() => undefined); // awaited below; a failure of the material first must not leave it unhandled
       const material = ctx.sandbox ? await luMaterialFromSandbox(ctx.config, ctx.sandbox) : luMaterialFromSettings(ctx.config);
       const closers: Array<() => Promise<void>> = [];
       const close = async () => {
         for (const closer of closers.reverse()) await closer().catch((err: unknown) => ctx.logger.warn({ err }, "closing a Luxembourg client failed"));
       };
       try {
-        const templates = await TemplateStore.open({ dataDir: material.templatesDir, logger: ctx.logger });
+        const templates = await opening;
         const checks: ReadinessCheck[] = [
           {
             name: "lu-templates",
