@@ -61,5 +61,8 @@ export function createLogger(settings: LoggerSettings): Logger {
       },
     },
   };
-  return settings.destination ? pino(options, settings.destination) : pino(options);
+  // Without a destination: stdout, written asynchronously (sonic-boom coalesces the lines logged while a write is
+  // in flight, so a busy gateway makes few write calls), which pino flushes
+  // synchronously when the process exits. The audit trail, which must not lose a record, has its own fsynced sink.
+  return pino(options, settings.destination ?? pino.destination({ dest: 1, sync: false }));
 }

@@ -28,10 +28,26 @@ const VALUE_PATTERNS: Array<[RegExp, string]> = [
   [/\b(19|20)\d{11}\b/g, "[REDACTED:matricule]"],
 ];
 
+/** Fewer digits than the shortest identifier (NISS: 11) and no token marker: nothing to redact. */
+const MAY_HOLD_SECRET = /eyJ|bearer|basic/i;
+const MIN_IDENTIFIER_DIGITS = 11;
+
 export function redactString(value: string): string {
+  // Most logged strings (methods, paths, messages, ids) hold neither: skip the patterns cheaply.
+  if (!MAY_HOLD_SECRET.test(value) && countDigits(value, MIN_IDENTIFIER_DIGITS) < MIN_IDENTIFIER_DIGITS) return value;
   let out = value;
   for (const [pattern, replacement] of VALUE_PATTERNS) out = out.replace(pattern, replacement);
   return out;
+}
+
+/** Digits in `value`, counting up to `enough`. */
+function countDigits(value: string, enough: number): number {
+  let digits = 0;
+  for (let i = 0; i < value.length && digits < enough; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits += 1;
+  }
+  return digits;
 }
 
 export function isSensitiveKey(key: string): boolean {
