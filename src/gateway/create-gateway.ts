@@ -12,7 +12,7 @@ import { CallerDirectory } from "../http/auth/callers.js";
 import type { SandboxDescription } from "../http/routes/sandbox.js";
 import { createLogger } from "../observability/logger.js";
 import { GatewayMetrics } from "../observability/metrics.js";
-import { builtInSimulators, startSandbox, type RunningSandbox, type SimulatorDefinition } from "../sandbox/index.js";
+import type { RunningSandbox, SimulatorDefinition } from "../sandbox/index.js";
 import { SANDBOX_COUNTRIES, type SandboxCountry } from "../trust/pki/index.js";
 import { UpstreamClient } from "../transport/index.js";
 import { createVault, type Vault } from "../vault/index.js";
@@ -91,6 +91,8 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
 
     let sandbox: RunningSandbox | undefined;
     if (config.profile === "sandbox") {
+      // Loaded only here: the simulators (three OpenID Providers among them) are no part of a real deployment's memory.
+      const { builtInSimulators, startSandbox } = await import("../sandbox/index.js");
       sandbox = await startSandbox({
         dataDir: config.dataDir,
         simulators: options.simulators ?? builtInSimulators(),

@@ -18,7 +18,8 @@ import { settingFileReader } from "../../config/setting-files.js";
 import { ConfigError, type ConfigIssue } from "../../config/index.js";
 import { parseEnum, parseString, parseUrl, SettingError, type Parser } from "../../config/settings.js";
 import type { RunningSandbox } from "../../sandbox/index.js";
-import { CIBA_GRANT_TYPE, sandboxOidcClients, type SandboxOidcClient } from "../../sandbox/idp/index.js";
+// The client list only, not the simulators (sandbox/idp/index.ts loads oidc-provider).
+import { CIBA_GRANT_TYPE, sandboxOidcClients, type SandboxOidcClient } from "../../sandbox/idp/sandbox-clients.js";
 import { SANDBOX_COUNTRIES } from "../../trust/pki/index.js";
 import { identitySettingSpecs } from "./settings.js";
 

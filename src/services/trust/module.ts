@@ -14,7 +14,6 @@
 import { readFile } from "node:fs/promises";
 import { ConfigError } from "../../config/index.js";
 import type { GatewayContext, ServiceModule, StartedModule } from "../../gateway/modules.js";
-import { SANDBOX_TSA_SIMULATOR_ID } from "../../sandbox/tsa/simulator.js";
 import type { TrustStoreWatchOptions } from "../../trust/certificates/index.js";
 import { UpstreamClient } from "../../transport/index.js";
 import { checkTrustSettings, type TrustSettings } from "./config.js";
@@ -145,6 +144,8 @@ async function timestampAuthorityOf(ctx: GatewayContext, settings: TrustSettings
   const timeoutMs = settings.tsaTimeoutMs ?? 10_000;
   const sandbox = ctx.sandbox;
   if (sandbox !== undefined) {
+    // Sandbox code is loaded in the sandbox profile only.
+    const { SANDBOX_TSA_SIMULATOR_ID } = await import("../../sandbox/tsa/simulator.js");
     if (!sandbox.simulators.some((simulator) => simulator.id === SANDBOX_TSA_SIMULATOR_ID)) {
       ctx.logger.warn("the sandbox-tsa simulator is not running: B-T signatures and time-stamps are unavailable");
       return undefined;
