@@ -270,8 +270,10 @@ describe("Luxembourg documents through the gateway", () => {
     expect(deposit).toMatchObject({ status: "ACCEPTED", replayed: false, providerCode: "101234-56" });
     const again = await ask();
     expect((again.body as { deposit: { depositId: string; replayed: boolean } }).deposit).toMatchObject({ depositId: deposit.depositId, replayed: true });
-    // The very same signed PDF comes back: nothing was signed again.
+    // The very same signed PDF comes back: nothing was signed again — and its second release is audited too.
     expect((again.body as { pdf: string }).pdf).toBe((first.body as { pdf: string }).pdf);
+    const audit = (await api("GET", "/v1/audit?limit=200")).body as { records: Array<{ action: string; detail?: string }> };
+    expect(audit.records.some((r) => r.action === "lu.document.create" && (r.detail ?? "").includes("replayed=true"))).toBe(true);
     // The same key for other content is a mistake, not a retry.
     const reused = await api("POST", "/v1/lu/documents", {
       headers: { "x-practitioner-token": anneToken },

@@ -30,8 +30,13 @@ import type { PackageTrust } from "./templates/package-signature.js";
 import { syncTemplates, type IhubClient, type TemplateRollbackReport, type TemplateStore, type TemplateSyncReport } from "./templates/index.js";
 import type { TemplateSummary } from "./templates/template-set.js";
 
-/** How long a sign-and-deposit result answers retries with the same idempotency key. */
-const DOCUMENT_RESULT_TTL_SEC = 24 * 60 * 60;
+/**
+ * How long a sign-and-deposit result (the signed PDF, ~100 kB) answers retries
+ * with the same idempotency key. Retries come within minutes; a day of PDFs
+ * would weigh gigabytes in Redis. Later, the same key with the same data is
+ * refused by mySecu's own idempotency (the new signature differs): 422.
+ */
+const DOCUMENT_RESULT_TTL_SEC = 60 * 60;
 
 /** The AeS provider of the identity service (src/services/identity, PROVIDER_PROFILES). */
 export const AES_PROVIDER = "lu-aes";
@@ -174,6 +179,17 @@ export class LuService {
         return { pdf: Buffer.from(created.pdf).toString("base64"), document: created.document, deposit: created.deposit };
       });
       const { pdf, document, deposit } = outcome.result;
+      if (outcome.replayed) {
+        // The first signed document leaves the gateway again: an access to patient data like the first one.
+        await this.#options.audit.append({
+          action: "lu.document.create",
+          caller: { software: ctx.caller, practitioner: practitioner.providerCode },
+          ...(named.matricule === undefined ? {} : { patientId: named.matricule }),
+          outcome: "success",
+          requestId: ctx.requestId,
+          detail: `template=${input.templateId} replayed=true deposit=${deposit?.depositId ?? "none"}`,
+        });
+      }
       return { pdf: Buffer.from(pdf, "base64"), document, ...(deposit === undefined ? {} : { deposit: { ...deposit, replayed: deposit.replayed || outcome.replayed } }) };
     }
     return this.#createDocument(ctx, input, practitioner, named);
