@@ -19,6 +19,7 @@ import { createVault, type Vault } from "../vault/index.js";
 import { packageVersion } from "../version.js";
 import { builtInModules } from "./built-in-modules.js";
 import type { GatewayContext, ReadinessCheck, ServiceModule, StartedModule } from "./modules.js";
+import { settingFileReader } from "../config/setting-files.js";
 import { UpstreamRegistry } from "./upstreams.js";
 
 export interface CreateGatewayOptions {
@@ -259,17 +260,10 @@ function readHttpsOptions(config: GatewayConfig): HttpsServerOptions | undefined
   if (config.saasKeystore !== undefined) return readSaasKeystore(config);
   if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return undefined;
   const issues: ConfigIssue[] = [];
-  const read = (name: string, file: string): Buffer | undefined => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      issues.push({ name, received: JSON.stringify(file), expected: `a readable file (${(err as NodeJS.ErrnoException).code ?? "error"})` });
-      return undefined;
-    }
-  };
+  const read = settingFileReader(issues, (file) => readFileSync(file));
   const cert = read("TLS_CERT_FILE", config.tlsCertFile);
   const key = read("TLS_KEY_FILE", config.tlsKeyFile);
-  const ca = config.tlsClientCaFile !== undefined ? read("TLS_CLIENT_CA_FILE", config.tlsClientCaFile) : undefined;
+  const ca = read("TLS_CLIENT_CA_FILE", config.tlsClientCaFile);
   if (issues.length > 0) throw new ConfigError(issues);
   return {
     cert,
@@ -301,13 +295,9 @@ function readSaasKeystore(config: GatewayConfig): HttpsServerOptions {
       expected: "the same password as SAAS_KEYSTORE_PASSWORD (re-export the keystore with one password: keytool -importkeystore -deststoretype PKCS12)",
     });
   }
-  let pfx: Buffer | undefined;
-  try {
-    pfx = readFileSync(config.saasKeystore ?? "");
-  } catch (err) {
-    issues.push({ name: "SAAS_KEYSTORE", received: JSON.stringify(config.saasKeystore), expected: `a readable PKCS#12 file (${(err as NodeJS.ErrnoException).code ?? "error"})` });
-  }
-  const ca = config.tlsClientCaFile === undefined ? undefined : readFileSync(config.tlsClientCaFile);
+  const read = settingFileReader(issues, (file) => readFileSync(file));
+  const pfx = read("SAAS_KEYSTORE", config.saasKeystore);
+  const ca = read("TLS_CLIENT_CA_FILE", config.tlsClientCaFile);
   const options: HttpsServerOptions = {
     pfx,
     passphrase: config.saasKeystorePassword ?? "",
@@ -318,7 +308,7 @@ function readSaasKeystore(config: GatewayConfig): HttpsServerOptions {
   };
   if (issues.length === 0) {
     try {
-      createSecureContext({ pfx, passphrase: options.passphrase });
+      createSecureContext({ pfx, passphrase: options.passphrase ?? "" });
     } catch (err) {
       issues.push({ name: "SAAS_KEYSTORE", received: JSON.stringify(config.saasKeystore), expected: `a PKCS#12 keystore that opens with SAAS_KEYSTORE_PASSWORD (${(err as Error).message})` });
     }
