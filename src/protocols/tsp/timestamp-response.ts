@@ -4,7 +4,7 @@
  */
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
-import { decodeDer, encodedBytes } from "./der.js";
+import { decodeDer, derSpanAt } from "./der.js";
 import { TimestampError } from "./errors.js";
 import { decodeFailureInfo, isGrantedStatus, pkiStatusName, type PkiFailureInfoName, type PkiStatusName } from "./pki-status.js";
 
@@ -28,20 +28,29 @@ function malformed(detail: string, cause?: unknown): TimestampError {
  */
 export function parseTimestampResponse(der: Uint8Array): ParsedTimestampResponse {
   if (!(der instanceof Uint8Array)) throw new TypeError("A TimeStampResp is given as bytes (Buffer / Uint8Array)");
-  const element = decodeDer(der);
-  if (element === undefined) throw malformed("The answer is not a DER TimeStampResp");
-  let response: pkijs.TimeStampResp;
+  // TimeStampResp ::= SEQUENCE { status PKIStatusInfo, timeStampToken TimeStampToken OPTIONAL } (RFC 3161 §2.4.2).
+  // Only the status is decoded here; the token is handed on as bytes and decoded once, by its verifier.
+  const outer = derSpanAt(der, 0);
+  if (outer === undefined || outer.tag !== 0x30 || outer.end !== der.length) throw malformed("The answer is not a DER TimeStampResp");
+  const statusSpan = derSpanAt(der, outer.contentStart);
+  if (statusSpan === undefined || statusSpan.tag !== 0x30 || statusSpan.end > outer.end) throw malformed("The answer is not a TimeStampResp");
+  const tokenSpan = statusSpan.end < outer.end ? derSpanAt(der, statusSpan.end) : undefined;
+  if (statusSpan.end < outer.end && (tokenSpan === undefined || tokenSpan.tag !== 0x30 || tokenSpan.end !== outer.end)) {
+    throw malformed("The answer is not a TimeStampResp");
+  }
+  const statusElement = decodeDer(der.subarray(statusSpan.start, statusSpan.end));
+  let statusInfo: pkijs.PKIStatusInfo;
   try {
-    response = new pkijs.TimeStampResp({ schema: element });
+    if (statusElement === undefined) throw new Error("not DER");
+    statusInfo = new pkijs.PKIStatusInfo({ schema: statusElement });
   } catch (error) {
     throw malformed("The answer is not a TimeStampResp", error);
   }
-  const status = pkiStatusName(response.status.status);
-  if (status === undefined) throw malformed(`Unknown PKIStatus ${response.status.status}`);
-  const statusStrings = (response.status.statusStrings ?? []).map((text) => text.valueBlock.value);
-  const failInfo = response.status.failInfo instanceof asn1js.BitString ? decodeFailureInfo(response.status.failInfo) : [];
-  const tokenElement = element instanceof asn1js.Sequence ? element.valueBlock.value[1] : undefined;
-  const token = tokenElement === undefined ? undefined : encodedBytes(tokenElement);
+  const status = pkiStatusName(statusInfo.status);
+  if (status === undefined) throw malformed(`Unknown PKIStatus ${statusInfo.status}`);
+  const statusStrings = (statusInfo.statusStrings ?? []).map((text) => text.valueBlock.value);
+  const failInfo = statusInfo.failInfo instanceof asn1js.BitString ? decodeFailureInfo(statusInfo.failInfo) : [];
+  const token = tokenSpan === undefined ? undefined : Buffer.from(der.subarray(tokenSpan.start, tokenSpan.end));
   if (isGrantedStatus(status) && token === undefined) throw malformed(`The TSA answered "${status}" without a token`);
   if (!isGrantedStatus(status) && token !== undefined) throw malformed(`The TSA answered "${status}" with a token`);
   return { status, statusStrings, failInfo, token };

@@ -89,7 +89,8 @@ function carriedCertificates(signedData: asn1js.AsnType): DecodedCertificate[] {
     if (choice.idBlock.tagClass !== 1 || choice.idBlock.tagNumber !== 16) continue;
     const raw = encodedBytes(choice);
     try {
-      certificates.push({ node: new X509Certificate(raw), asn1: pkijs.Certificate.fromBER(new Uint8Array(raw)) });
+      // From the element already decoded with the token: the certificate's bytes are not parsed twice.
+      certificates.push({ node: new X509Certificate(raw), asn1: new pkijs.Certificate({ schema: choice }) });
     } catch (error) {
       throw malformed("The token carries a certificate that cannot be parsed", error);
     }

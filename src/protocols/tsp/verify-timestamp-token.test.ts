@@ -377,3 +377,27 @@ describe("verifyTimestampToken on tokens made by openssl ts -reply", () => {
     expect(failure.detail).toContain("SHA-1");
   });
 });
+
+describe("parseTimestampResponse", () => {
+  it("splits a granted answer into its status and the token's exact bytes, and refuses what is not one DER TimeStampResp", async () => {
+    const responder = await responderFor(pki.good);
+    const request = buildTimestampRequest(createHash("sha256").update(DATA).digest(), { hashAlgorithm: "SHA-256" });
+    const reply = await responder.respond(request.der);
+    const parsed = parseTimestampResponse(reply);
+    expect(parsed.status).toBe("granted");
+    // The token is the answer's second element, byte for byte.
+    expect(reply.subarray(reply.length - (parsed.token?.length ?? 0)).equals(parsed.token ?? Buffer.alloc(1))).toBe(true);
+    expect(parseTimestampToken(parsed.token ?? Buffer.alloc(0)).nonce).toBe(request.nonce);
+
+    const refused = (bytes: Uint8Array) => expect(() => parseTimestampResponse(bytes)).toThrow(TimestampError);
+    refused(Buffer.concat([reply, Buffer.from([0x00])])); // trailing byte
+    refused(reply.subarray(0, reply.length - 1)); // truncated
+    refused(Buffer.from([0x30, 0x80, 0x00, 0x00])); // indefinite length (BER, not DER)
+    refused(Buffer.from([0x30, 0x81, 0x03, 0x02, 0x01, 0x00])); // non-minimal length
+    refused(Buffer.from([0x31, 0x03, 0x02, 0x01, 0x00])); // a SET, not a SEQUENCE
+    refused(Buffer.alloc(0));
+    // A rejection must not carry a token.
+    const rejection = Buffer.from([0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x02]);
+    expect(parseTimestampResponse(rejection)).toMatchObject({ status: "rejection", token: undefined });
+  });
+});
