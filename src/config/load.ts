@@ -205,8 +205,12 @@ function checkCrossFieldRules(s: Settings, issues: ConfigIssue[]): void {
     });
   }
   if (s.tlsClientAuth !== "none") {
-    if (s.tlsCertFile === undefined) {
-      issues.push({ name: "TLS_CLIENT_AUTH", received: JSON.stringify(s.tlsClientAuth), expected: "none unless TLS_CERT_FILE is set (client certificates need HTTPS)" });
+    if (s.tlsCertFile === undefined && s.saasKeystore === undefined) {
+      issues.push({
+        name: "TLS_CLIENT_AUTH",
+        received: JSON.stringify(s.tlsClientAuth),
+        expected: "none unless TLS_CERT_FILE or SAAS_KEYSTORE is set (client certificates need HTTPS)",
+      });
     }
     if (s.tlsClientCaFile === undefined) {
       issues.push({ name: "TLS_CLIENT_CA_FILE", received: "unset", expected: "the CA file that issues caller certificates when TLS_CLIENT_AUTH is optional or required" });

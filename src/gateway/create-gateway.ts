@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { AddressInfo } from "node:net";
-import { createSecureContext } from "node:tls";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { DestinationStream, Logger } from "pino";
 import { FileAuditSink, PatientPseudonymiser, type AuditSink } from "../audit/index.js";
@@ -20,6 +19,7 @@ import { packageVersion } from "../version.js";
 import { builtInModules } from "./built-in-modules.js";
 import type { GatewayContext, ReadinessCheck, ServiceModule, StartedModule } from "./modules.js";
 import { settingFileReader } from "../config/setting-files.js";
+import { loadPkcs12 } from "../trust/signers/index.js";
 import { UpstreamRegistry } from "./upstreams.js";
 
 export interface CreateGatewayOptions {
@@ -88,7 +88,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
   };
 
   try {
-    const https = readHttpsOptions(config);
+    const https = await readHttpsOptions(config);
 
     let sandbox: RunningSandbox | undefined;
     if (config.profile === "sandbox") {
@@ -114,10 +114,11 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     cleanups.push(() => upstreams.close());
     if (sandbox) {
       for (const sim of sandbox.simulators) {
-        // A simulator that asks for a client certificate (fr-psc, like the real one) gets the gateway's own sandbox identity.
+        // A simulator that asks for a client certificate (fr-psc and lu-kms, like the real services) gets the gateway's own sandbox identity.
+        const country: SandboxCountry = (SANDBOX_COUNTRIES as readonly string[]).includes(sim.country) ? (sim.country as SandboxCountry) : "FR";
         const identity = sim.mutualTls
-          ? await sandbox.pki.clientIdentity("passerelle-gateway", {
-              country: (SANDBOX_COUNTRIES as readonly string[]).includes(sim.country) ? (sim.country as SandboxCountry) : "FR",
+          ? await sandbox.pki.clientIdentity(`passerelle-gateway-${country.toLowerCase()}`, {
+              country,
               subject: { CN: "Passerelle gateway (sandbox)", O: "Passerelle Sandbox" },
             })
           : undefined;
@@ -256,7 +257,7 @@ async function closeWithin(app: FastifyInstance, timeoutMs: number): Promise<boo
   return drained;
 }
 
-function readHttpsOptions(config: GatewayConfig): HttpsServerOptions | undefined {
+async function readHttpsOptions(config: GatewayConfig): Promise<HttpsServerOptions | undefined> {
   if (config.saasKeystore !== undefined) return readSaasKeystore(config);
   if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return undefined;
   const issues: ConfigIssue[] = [];
@@ -278,17 +279,17 @@ function readHttpsOptions(config: GatewayConfig): HttpsServerOptions | undefined
 
 /**
  * The CNS eConnector's way: the server certificate and key in a PKCS#12
- * keystore (SAAS_KEYSTORE). Node reads the PKCS#12 itself; it takes one
- * password for the file and the key, which is also what keytool writes for
- * PKCS#12 keystores.
+ * keystore (SAAS_KEYSTORE), read with the project's own PKCS#12 reader so
+ * that keystores written by older keytool/openssl (RC2, 3DES) open too.
  */
-function readSaasKeystore(config: GatewayConfig): HttpsServerOptions {
+async function readSaasKeystore(config: GatewayConfig): Promise<HttpsServerOptions> {
   const issues: ConfigIssue[] = [];
   if (config.tlsCertFile !== undefined || config.tlsKeyFile !== undefined) {
     issues.push({ name: "SAAS_KEYSTORE", received: JSON.stringify(config.saasKeystore), expected: "either SAAS_KEYSTORE or TLS_CERT_FILE/TLS_KEY_FILE, not both" });
   }
+  const password = config.saasKeystorePassword ?? "";
   const keyPassword = config.saasKeystoreKeyPassword;
-  if (keyPassword !== undefined && keyPassword !== config.saasKeystorePassword) {
+  if (keyPassword !== undefined && keyPassword !== password) {
     issues.push({
       name: "SAAS_KEYSTORE_KEY_PASSWORD",
       received: "<secret>",
@@ -298,21 +299,25 @@ function readSaasKeystore(config: GatewayConfig): HttpsServerOptions {
   const read = settingFileReader(issues, (file) => readFileSync(file));
   const pfx = read("SAAS_KEYSTORE", config.saasKeystore);
   const ca = read("TLS_CLIENT_CA_FILE", config.tlsClientCaFile);
-  const options: HttpsServerOptions = {
-    pfx,
-    passphrase: config.saasKeystorePassword ?? "",
+  let identity: { cert: string; key: string } | undefined;
+  if (pfx !== undefined && issues.length === 0) {
+    try {
+      const entry = await loadPkcs12(pfx, password);
+      identity = {
+        cert: [entry.certificate, ...entry.chain].map((certificate) => certificate.toString()).join(""),
+        key: entry.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      };
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      issues.push({ name: "SAAS_KEYSTORE", received: JSON.stringify(config.saasKeystore), expected: `a PKCS#12 keystore that opens with SAAS_KEYSTORE_PASSWORD (${reason})` });
+    }
+  }
+  if (issues.length > 0 || identity === undefined) throw new ConfigError(issues);
+  return {
+    ...identity,
     ...(ca ? { ca } : {}),
     minVersion: "TLSv1.2",
     requestCert: config.tlsClientAuth !== "none",
     rejectUnauthorized: config.tlsClientAuth === "required",
   };
-  if (issues.length === 0) {
-    try {
-      createSecureContext({ pfx, passphrase: options.passphrase ?? "" });
-    } catch (err) {
-      issues.push({ name: "SAAS_KEYSTORE", received: JSON.stringify(config.saasKeystore), expected: `a PKCS#12 keystore that opens with SAAS_KEYSTORE_PASSWORD (${(err as Error).message})` });
-    }
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
-  return options;
 }

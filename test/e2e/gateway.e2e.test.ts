@@ -163,7 +163,16 @@ describe("HTTPS from the CNS eConnector's PKCS#12 keystore (SAAS_KEYSTORE)", () 
     });
     const file = path.join(dir, "saas-keystore.p12");
     writeFileSync(file, keystore, { mode: 0o600 });
-    const { url } = await start({ SAAS_KEYSTORE: file, SAAS_KEYSTORE_PASSWORD: "saas-pass-1", SAAS_KEYSTORE_KEY_PASSWORD: "saas-pass-1" });
+    const caFile = path.join(dir, "callers-ca.pem");
+    writeFileSync(caFile, pki.rootCertPem);
+    // With caller certificates accepted too, as TLS_CERT_FILE allows.
+    const { url } = await start({
+      SAAS_KEYSTORE: file,
+      SAAS_KEYSTORE_PASSWORD: "saas-pass-1",
+      SAAS_KEYSTORE_KEY_PASSWORD: "saas-pass-1",
+      TLS_CLIENT_AUTH: "optional",
+      TLS_CLIENT_CA_FILE: caFile,
+    });
     expect(url).toMatch(/^https:/);
     const status = await new Promise<number>((resolve, reject) => {
       https.get(`${url}/health/live`, { ca: pki.rootCertPem, servername: "localhost" }, (res) => {

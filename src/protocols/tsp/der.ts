@@ -43,7 +43,6 @@ export function decodeDer(bytes: Uint8Array): asn1js.AsnType | undefined {
   return decoded.result;
 }
 
-/** A non-negative INTEGER for a bigint (DER: minimal, leading 0x00 when the high bit is set). */
 /** One DER element's place in a buffer: where it starts, where its content starts, where it ends. */
 export interface DerSpan {
   start: number;
@@ -87,6 +86,7 @@ export function derSpanAt(bytes: Uint8Array, offset: number): DerSpan | undefine
   return { start: offset, contentStart, end, tag };
 }
 
+/** A non-negative INTEGER for a bigint (DER: minimal, leading 0x00 when the high bit is set). */
 export function integerFromBigInt(value: bigint): asn1js.Integer {
   if (value < 0n) throw new TypeError("Only non-negative integers are encoded here");
   return asn1js.Integer.fromBigInt(value);

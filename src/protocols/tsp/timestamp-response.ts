@@ -4,7 +4,7 @@
  */
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
-import { decodeDer, derSpanAt } from "./der.js";
+import { decodeDer, derSpanAt, encodedBytes } from "./der.js";
 import { TimestampError } from "./errors.js";
 import { decodeFailureInfo, isGrantedStatus, pkiStatusName, type PkiFailureInfoName, type PkiStatusName } from "./pki-status.js";
 
@@ -30,15 +30,9 @@ export function parseTimestampResponse(der: Uint8Array): ParsedTimestampResponse
   if (!(der instanceof Uint8Array)) throw new TypeError("A TimeStampResp is given as bytes (Buffer / Uint8Array)");
   // TimeStampResp ::= SEQUENCE { status PKIStatusInfo, timeStampToken TimeStampToken OPTIONAL } (RFC 3161 §2.4.2).
   // Only the status is decoded here; the token is handed on as bytes and decoded once, by its verifier.
-  const outer = derSpanAt(der, 0);
-  if (outer === undefined || outer.tag !== 0x30 || outer.end !== der.length) throw malformed("The answer is not a DER TimeStampResp");
-  const statusSpan = derSpanAt(der, outer.contentStart);
-  if (statusSpan === undefined || statusSpan.tag !== 0x30 || statusSpan.end > outer.end) throw malformed("The answer is not a TimeStampResp");
-  const tokenSpan = statusSpan.end < outer.end ? derSpanAt(der, statusSpan.end) : undefined;
-  if (statusSpan.end < outer.end && (tokenSpan === undefined || tokenSpan.tag !== 0x30 || tokenSpan.end !== outer.end)) {
-    throw malformed("The answer is not a TimeStampResp");
-  }
-  const statusElement = decodeDer(der.subarray(statusSpan.start, statusSpan.end));
+  const parts = splitDer(der) ?? splitBer(der);
+  if (parts === undefined) throw malformed("The answer is not a DER TimeStampResp");
+  const statusElement = decodeDer(parts.status);
   let statusInfo: pkijs.PKIStatusInfo;
   try {
     if (statusElement === undefined) throw new Error("not DER");
@@ -50,8 +44,37 @@ export function parseTimestampResponse(der: Uint8Array): ParsedTimestampResponse
   if (status === undefined) throw malformed(`Unknown PKIStatus ${statusInfo.status}`);
   const statusStrings = (statusInfo.statusStrings ?? []).map((text) => text.valueBlock.value);
   const failInfo = statusInfo.failInfo instanceof asn1js.BitString ? decodeFailureInfo(statusInfo.failInfo) : [];
-  const token = tokenSpan === undefined ? undefined : Buffer.from(der.subarray(tokenSpan.start, tokenSpan.end));
+  const token = parts.token === undefined ? undefined : Buffer.from(parts.token);
   if (isGrantedStatus(status) && token === undefined) throw malformed(`The TSA answered "${status}" without a token`);
   if (!isGrantedStatus(status) && token !== undefined) throw malformed(`The TSA answered "${status}" with a token`);
   return { status, statusStrings, failInfo, token };
+}
+
+interface ResponseParts {
+  status: Uint8Array;
+  token: Uint8Array | undefined;
+}
+
+/** The fast path: two DER elements in a DER SEQUENCE, found without decoding them. */
+function splitDer(der: Uint8Array): ResponseParts | undefined {
+  const outer = derSpanAt(der, 0);
+  if (outer === undefined || outer.tag !== 0x30 || outer.end !== der.length) return undefined;
+  const status = derSpanAt(der, outer.contentStart);
+  if (status === undefined || status.tag !== 0x30 || status.end > outer.end) return undefined;
+  if (status.end === outer.end) return { status: der.subarray(status.start, status.end), token: undefined };
+  const token = derSpanAt(der, status.end);
+  if (token === undefined || token.tag !== 0x30 || token.end !== outer.end) return undefined;
+  return { status: der.subarray(status.start, status.end), token: der.subarray(token.start, token.end) };
+}
+
+/**
+ * Some TSAs answer in BER (indefinite lengths in the SignedData): decode the
+ * whole answer then, as a CMS reader must accept BER (RFC 5652 §1).
+ */
+function splitBer(bytes: Uint8Array): ResponseParts | undefined {
+  const element = decodeDer(bytes);
+  if (!(element instanceof asn1js.Sequence)) return undefined;
+  const [status, token, ...rest] = element.valueBlock.value;
+  if (status === undefined || rest.length > 0) return undefined;
+  return { status: encodedBytes(status), token: token === undefined ? undefined : encodedBytes(token) };
 }

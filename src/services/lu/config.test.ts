@@ -26,6 +26,7 @@ const ECONNECTOR_ENV = {
 
 const files: Record<string, Buffer> = {
   "/etc/econnector/keystore-prod.p12": Buffer.from("pkcs12 bytes"),
+  "/etc/econnector/truststore-prod.p12": Buffer.from("truststore bytes"),
 };
 const readFile = (file: string): Buffer => {
   const content = files[file];
@@ -46,7 +47,7 @@ describe("Luxembourg settings (eConnector-compatible)", () => {
     expect(material.kms?.genericKeystore.password).toBe("s3cret");
     expect(material.kms?.truststore).toMatchObject({ path: "/etc/econnector/truststore-prod.p12", aliases: { signingCa: "signing_ca", timestampCa: "timestamp_ca", rootSigningCa: "root_signing_ca" } });
     // CCSS_URL is the WSDL's address in the eConnector: the service is the same URL without ?wsdl.
-    expect(material.mysecu).toEqual({ stsUrl: "https://ws.mysecu.lu/ws/soap/trust", syncUrl: ECONNECTOR_ENV.CCSS_SYNC_URL });
+    expect(material.mysecu).toMatchObject({ stsUrl: "https://ws.mysecu.lu/ws/soap/trust", syncUrl: ECONNECTOR_ENV.CCSS_SYNC_URL, genericKeystore: { password: "s3cret" } });
     expect(material.ihub).toBeUndefined();
     expect(material.missing).toEqual({ kms: [], mysecu: [], ihub: ["IHUB_URL", "IHUB_TRUST_ANCHORS_FILE"] });
   });
@@ -68,6 +69,22 @@ describe("Luxembourg settings (eConnector-compatible)", () => {
       expect.arrayContaining(["KMS_GET_CERTIFICATE_URL", "KMS_TIMESTAMP_URL", "TRUSTSTORE_KMS_FILENAME", "GENERIC_KEYSTORE_FILE", "IHUB_TRUST_ANCHORS_FILE"]),
     );
     expect(new Set(names).size).toBe(names.length);
+  });
+
+  it("configures mySecu deposits without the KMS (already signed documents need no remote signature)", () => {
+    const config = loadConfig({
+      env: { CCSS_URL: ECONNECTOR_ENV.CCSS_URL, CCSS_SYNC_URL: ECONNECTOR_ENV.CCSS_SYNC_URL, GENERIC_KEYSTORE_FILE: ECONNECTOR_ENV.GENERIC_KEYSTORE_FILE },
+      readFile: () => "",
+    });
+    const material = luMaterialFromSettings(config, readFile);
+    expect(material.kms).toBeUndefined();
+    expect(material.mysecu?.syncUrl).toBe(ECONNECTOR_ENV.CCSS_SYNC_URL);
+    expect(material.missing.mysecu).toEqual([]);
+  });
+
+  it("reports an unreadable KMS truststore at start, like the keystore", () => {
+    const config = loadConfig({ env: { ...ECONNECTOR_ENV, TRUSTSTORE_KMS_FILENAME: "/nowhere/truststore.p12" }, readFile: () => "" });
+    expect(() => luMaterialFromSettings(config, readFile)).toThrow(/TRUSTSTORE_KMS_FILENAME/);
   });
 
   it("leaves Luxembourg unconfigured without its settings, saying what each part would need", () => {

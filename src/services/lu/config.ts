@@ -23,6 +23,8 @@ export interface KmsMaterial {
 
 export interface MySecuMaterial {
   stsUrl: string;
+  /** The vendor's generic keystore: it signs the STS requests (WS-Security). */
+  genericKeystore: { pkcs12: Buffer; password: string };
   syncUrl: string;
   /** TLS anchors of mySecu; Node's public roots when absent. */
   serverTrustPem?: readonly string[];
@@ -93,19 +95,27 @@ export function luMaterialFromSettings(config: LuConfig, readFile: (file: string
   }
   const trust = serverTrustPem === undefined || serverTrustPem.length === 0 ? {} : { serverTrustPem };
 
-  let kms: KmsMaterial | undefined;
   const kmsUrls = [config.kmsSignUrl, config.kmsGetCertificateUrl, config.kmsTimestampUrl];
-  if (kmsUrls.some((url) => url !== undefined)) {
+  const wantsKms = kmsUrls.some((url) => url !== undefined);
+  const wantsMySecu = config.ccssUrl !== undefined || config.ccssSyncUrl !== undefined;
+  // One generic keystore serves both: the KMS's mutual TLS and the mySecu STS requests' signature.
+  const keystore = wantsKms || wantsMySecu ? read("GENERIC_KEYSTORE_FILE", config.genericKeystoreFile) : undefined;
+  const genericKeystore = keystore === undefined ? undefined : { pkcs12: keystore, password: config.genericKeystorePwd ?? "" };
+
+  let kms: KmsMaterial | undefined;
+  if (wantsKms) {
     need("KMS_SIGN_URL", config.kmsSignUrl, "the sign-data URL: the KMS settings go together");
     need("KMS_GET_CERTIFICATE_URL", config.kmsGetCertificateUrl, "the get-certificate URL: the KMS settings go together");
     need("KMS_TIMESTAMP_URL", config.kmsTimestampUrl, "the sign-timestamp URL: the KMS settings go together");
     need("GENERIC_KEYSTORE_FILE", config.genericKeystoreFile, "the generic keystore (PKCS#12): the KMS authenticates the vendor with it");
     need("TRUSTSTORE_KMS_FILENAME", config.truststoreKmsFilename, "the KMS truststore (PKCS#12) with the signing and timestamp CAs");
-    const keystore = read("GENERIC_KEYSTORE_FILE", config.genericKeystoreFile);
-    if (keystore !== undefined && config.kmsSignUrl && config.kmsGetCertificateUrl && config.kmsTimestampUrl && config.truststoreKmsFilename) {
+    // Read now so that a missing truststore is a configuration error (exit code 2), like the keystore.
+    // The eConnector names a file bundled in its image; here it is a path (relative to the working directory).
+    const truststoreReadable = read("TRUSTSTORE_KMS_FILENAME", config.truststoreKmsFilename) !== undefined;
+    if (genericKeystore !== undefined && truststoreReadable && config.kmsSignUrl && config.kmsGetCertificateUrl && config.kmsTimestampUrl && config.truststoreKmsFilename) {
       kms = {
         endpoints: { signData: config.kmsSignUrl, getCertificate: config.kmsGetCertificateUrl, signTimestamp: config.kmsTimestampUrl },
-        genericKeystore: { pkcs12: keystore, password: config.genericKeystorePwd ?? "" },
+        genericKeystore,
         truststore: {
           path: config.truststoreKmsFilename,
           password: config.truststoreKmsPassword ?? "",
@@ -117,12 +127,14 @@ export function luMaterialFromSettings(config: LuConfig, readFile: (file: string
   }
 
   let mysecu: MySecuMaterial | undefined;
-  if (config.ccssUrl !== undefined || config.ccssSyncUrl !== undefined) {
+  if (wantsMySecu) {
     need("CCSS_URL", config.ccssUrl, "the mySecu STS URL: the mySecu settings go together");
     need("CCSS_SYNC_URL", config.ccssSyncUrl, "the mySecu syncexchange URL: the mySecu settings go together");
     need("GENERIC_KEYSTORE_FILE", config.genericKeystoreFile, "the generic keystore: it signs the mySecu STS requests");
     // The eConnector's CCSS_URL ends in ?wsdl (the WSDL's address): the service is the same URL without it.
-    if (config.ccssUrl !== undefined && config.ccssSyncUrl !== undefined) mysecu = { stsUrl: withoutWsdlQuery(config.ccssUrl), syncUrl: config.ccssSyncUrl, ...trust };
+    if (config.ccssUrl !== undefined && config.ccssSyncUrl !== undefined && genericKeystore !== undefined) {
+      mysecu = { stsUrl: withoutWsdlQuery(config.ccssUrl), syncUrl: config.ccssSyncUrl, genericKeystore, ...trust };
+    }
   }
 
   let ihub: IhubMaterial | undefined;
@@ -141,13 +153,13 @@ export function luMaterialFromSettings(config: LuConfig, readFile: (file: string
   if (issues.length > 0) throw new ConfigError(dedupe(issues));
   return {
     kms,
-    mysecu: kms === undefined ? undefined : mysecu,
+    mysecu,
     ihub,
     templatesDir: luTemplatesDirOf(config),
     syncMinutes: config.luTemplateSyncMinutes,
     missing: {
       kms: kms === undefined ? ["KMS_SIGN_URL", "KMS_GET_CERTIFICATE_URL", "KMS_TIMESTAMP_URL", "GENERIC_KEYSTORE_FILE", "TRUSTSTORE_KMS_FILENAME"] : [],
-      mysecu: mysecu === undefined || kms === undefined ? ["CCSS_URL", "CCSS_SYNC_URL", "GENERIC_KEYSTORE_FILE"] : [],
+      mysecu: mysecu === undefined ? ["CCSS_URL", "CCSS_SYNC_URL", "GENERIC_KEYSTORE_FILE"] : [],
       ihub: ihub === undefined ? ["IHUB_URL", "IHUB_TRUST_ANCHORS_FILE"] : [],
     },
   };

@@ -291,9 +291,15 @@ describe("Luxembourg documents through the gateway", () => {
     });
     const pdf = created.body as Buffer;
     const deposit = (key: string, token: string, body: Buffer = pdf) =>
-      fetch(`${url}/v1/lu/mysecu/deposits?patientMatricule=${(sampleEcitData().patient as { matricule: string }).matricule}&documentType=ECIT`, {
+      fetch(`${url}/v1/lu/mysecu/deposits?documentType=ECIT`, {
         method: "POST",
-        headers: { "x-api-key": KEY, "x-practitioner-token": token, "idempotency-key": key, "content-type": "application/pdf" },
+        headers: {
+          "x-api-key": KEY,
+          "x-practitioner-token": token,
+          "idempotency-key": key,
+          "x-patient-matricule": (sampleEcitData().patient as { matricule: string }).matricule,
+          "content-type": "application/pdf",
+        },
         body,
       });
     const first = await deposit("pms-42-upload-1", anneToken);

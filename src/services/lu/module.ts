@@ -54,6 +54,12 @@ export function luModule(options: LuModuleOptions = {}): ServiceModule<LuModule>
           },
         ];
 
+        // Readiness probes go through the upstream registry, which caches them: /status is unauthenticated and
+        // must not turn into a mutual-TLS call to a national service per hit. (In the sandbox the composition
+        // root already probes each simulator under its id.) The module closes its clients itself.
+        const probe = (name: string, ping: () => Promise<{ ok: boolean; latencyMs: number; detail?: string }>): void => {
+          if (ctx.upstreams.get(name) === undefined) ctx.upstreams.add({ name, ping, close: async () => undefined });
+        };
         let kms: { client: KmsClient; trust: KmsTrust } | undefined;
         let mysecu: MySecuClient | undefined;
         if (material.kms) {
@@ -66,33 +72,32 @@ export function luModule(options: LuModuleOptions = {}): ServiceModule<LuModule>
           });
           closers.push(() => client.close());
           kms = { client, trust: await KmsTrust.fromTruststore(truststore.path, { password: truststore.password, aliases: truststore.aliases }) };
-          // In the sandbox the composition root already probes the simulator under this name.
-          if (ctx.upstreams.get(client.name) === undefined) checks.push({ name: `upstream:${client.name}`, run: pingCheck(() => client.ping()) });
+          probe(client.name, () => client.ping());
+        }
 
-          if (material.mysecu) {
-            const { stsUrl, syncUrl, serverTrustPem: mysecuTrust, tokenAnchorsPem, tokenIntermediatesPem } = material.mysecu;
-            const signer = await SoftwareSigner.fromPkcs12(genericKeystore.pkcs12, genericKeystore.password, { id: "lu-generic-keystore" });
-            const client = new MySecuClient({
-              stsUrl,
-              syncUrl,
-              signer,
-              vault: ctx.vault,
-              ...(mysecuTrust === undefined ? {} : { tls: { ca: [...mysecuTrust] } }),
-              ...(tokenAnchorsPem === undefined
-                ? {}
-                : {
-                    tokenTrust: {
-                      anchors: tokenAnchorsPem.map((pem) => new X509Certificate(pem)),
-                      intermediates: (tokenIntermediatesPem ?? []).map((pem) => new X509Certificate(pem)),
-                    },
-                  }),
-              metrics: ctx.metrics,
-              logger: ctx.logger,
-            });
-            mysecu = client;
-            closers.push(() => client.close());
-            if (ctx.upstreams.get("lu-mysecu") === undefined) checks.push({ name: "upstream:lu-mysecu", run: pingCheck(() => client.ping()) });
-          }
+        if (material.mysecu) {
+          const { stsUrl, syncUrl, genericKeystore, serverTrustPem: mysecuTrust, tokenAnchorsPem, tokenIntermediatesPem } = material.mysecu;
+          const signer = await SoftwareSigner.fromPkcs12(genericKeystore.pkcs12, genericKeystore.password, { id: "lu-generic-keystore" });
+          const client = new MySecuClient({
+            stsUrl,
+            syncUrl,
+            signer,
+            vault: ctx.vault,
+            ...(mysecuTrust === undefined ? {} : { tls: { ca: [...mysecuTrust] } }),
+            ...(tokenAnchorsPem === undefined
+              ? {}
+              : {
+                  tokenTrust: {
+                    anchors: tokenAnchorsPem.map((pem) => new X509Certificate(pem)),
+                    intermediates: (tokenIntermediatesPem ?? []).map((pem) => new X509Certificate(pem)),
+                  },
+                }),
+            metrics: ctx.metrics,
+            logger: ctx.logger,
+          });
+          mysecu = client;
+          closers.push(() => client.close());
+          probe("lu-mysecu", () => client.ping());
         }
 
         let ihub: { client: IhubClient; trust: { anchors: readonly string[]; intermediates?: readonly string[] } } | undefined;
@@ -158,9 +163,3 @@ export function luModule(options: LuModuleOptions = {}): ServiceModule<LuModule>
   };
 }
 
-function pingCheck(ping: () => Promise<{ ok: boolean; detail?: string }>): () => Promise<void> {
-  return async () => {
-    const result = await ping();
-    if (!result.ok) throw new Error(result.detail ?? "unreachable");
-  };
-}

@@ -222,7 +222,7 @@ export function luRoutes(service: LuService, options: { bodyLimit: number }): Fa
           pdf,
           practitioner: credentialOf(headers),
           idempotencyKey: headers["idempotency-key"],
-          ...(query.patientMatricule === undefined ? {} : { patientMatricule: query.patientMatricule }),
+          ...(headers["x-patient-matricule"] === undefined ? {} : { patientMatricule: headers["x-patient-matricule"] }),
           ...(query.documentType === undefined ? {} : { documentType: query.documentType }),
           ...(query.title === undefined ? {} : { title: query.title }),
           ...(query.fileName === undefined ? {} : { fileName: query.fileName }),

@@ -187,12 +187,13 @@ export const DepositResponseSchema = Type.Object(DepositSchema.properties, { exa
 export const DepositHeadersSchema = Type.Object({
   ...PractitionerHeadersSchema.properties,
   "idempotency-key": IdempotencyKey,
+  // A header, not a query parameter: URLs end up in proxies' and load balancers' access logs.
+  "x-patient-matricule": Type.Optional(Type.String({ pattern: "^[0-9]{13}$", description: "The patient's national identification number (matricule)" })),
 });
 export type DepositHeaders = Static<typeof DepositHeadersSchema>;
 
 export const DepositQuerySchema = Type.Object(
   {
-    patientMatricule: Type.Optional(Type.String({ pattern: "^[0-9]{13}$", description: "The patient's national identification number" })),
     documentType: Type.Optional(Type.String({ pattern: "^[A-Z0-9_]{1,32}$", examples: ["ECIT"] })),
     title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     fileName: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: "^[^/\\\\]+$" })),

@@ -36,7 +36,14 @@ import type { TemplateSummary } from "./templates/template-set.js";
  * would weigh gigabytes in Redis. Later, the same key with the same data is
  * refused by mySecu's own idempotency (the new signature differs): 422.
  */
-const DOCUMENT_RESULT_TTL_SEC = 60 * 60;
+const DOCUMENT_RESULT_TTL_SEC = 10 * 60;
+/**
+ * How long a sign-and-deposit claim protects its run from a concurrent retry:
+ * longer than the worst case of one run (the request timeout, three KMS calls
+ * and the mySecu claim), so a retry after a client-side timeout waits or gets
+ * 409 instead of signing the document a second time.
+ */
+const DOCUMENT_CLAIM_MS = 5 * 60_000;
 
 /** The AeS provider of the identity service (src/services/identity, PROVIDER_PROFILES). */
 export const AES_PROVIDER = "lu-aes";
@@ -123,7 +130,7 @@ export class LuService {
       vault: options.vault,
       namespace: "lu:document",
       ttlSeconds: DOCUMENT_RESULT_TTL_SEC,
-      leaseMs: 60_000,
+      leaseMs: DOCUMENT_CLAIM_MS,
       waitMs: 15_000,
       pollIntervalMs: 200,
       logger: options.logger,
@@ -165,9 +172,10 @@ export class LuService {
     if (kms === undefined) throw notConfigured("the remote signature service (KMS)", this.#options.missing.kms);
     if (input.deposit !== undefined && this.#options.mysecu === undefined) throw notConfigured("mySecu deposits", this.#options.missing.mysecu);
     const templates = this.#options.templates;
+    // The version is resolved once: validation and rendering use the same template even if a sync lands in between.
+    const pinned: CreateDocumentInput = { ...input, version: input.version ?? templates.get(input.templateId).version };
     // Validation first: a 422 costs no token check and no upstream call.
-    const versionOption = input.version === undefined ? {} : { version: input.version };
-    templates.validate(input.templateId, input.data, { ...versionOption, pointerPrefix: "/data" });
+    templates.validate(input.templateId, input.data, { version: pinned.version, pointerPrefix: "/data" });
     const named = namedPeople(input.data);
     const practitioner = await this.#practitioner(ctx, input.practitioner);
     if (input.deposit !== undefined) {
@@ -175,7 +183,7 @@ export class LuService {
         .update(JSON.stringify([input.templateId, input.version ?? null, practitioner.providerCode, input.deposit.title ?? null, input.data]))
         .digest("hex");
       const outcome = await this.#documents.run(ctx.caller, input.deposit.idempotencyKey, fingerprint, async () => {
-        const created = await this.#createDocument(ctx, input, practitioner, named);
+        const created = await this.#createDocument(ctx, pinned, practitioner, named);
         return { pdf: Buffer.from(created.pdf).toString("base64"), document: created.document, deposit: created.deposit };
       });
       const { pdf, document, deposit } = outcome.result;
@@ -187,12 +195,12 @@ export class LuService {
           ...(named.matricule === undefined ? {} : { patientId: named.matricule }),
           outcome: "success",
           requestId: ctx.requestId,
-          detail: `template=${input.templateId} replayed=true deposit=${deposit?.depositId ?? "none"}`,
+          detail: `template=${document.templateId} version=${document.templateVersion} replayed=true deposit=${deposit?.depositId ?? "none"}`,
         });
       }
       return { pdf: Buffer.from(pdf, "base64"), document, ...(deposit === undefined ? {} : { deposit: { ...deposit, replayed: deposit.replayed || outcome.replayed } }) };
     }
-    return this.#createDocument(ctx, input, practitioner, named);
+    return this.#createDocument(ctx, pinned, practitioner, named);
   }
 
   async #createDocument(
@@ -289,6 +297,9 @@ export class LuService {
       }
       if (tokens.practitionerId === undefined) throw new PasserelleError("PASSERELLE_AUTH_TOKEN_INVALID", { detail: "The session's token names no provider code" });
       return { accessToken: tokens.accessToken, providerCode: tokens.practitionerId };
+    }
+    if (identity.providers.provider(AES_PROVIDER)?.accessTokens === undefined) {
+      throw notConfigured("Agence eSanté access tokens", ["AES_ISSUER", "AES_CLIENT_ID or AES_AUDIENCE"]);
     }
     const validated = await identity.validateBroughtToken(AES_PROVIDER, credential.accessToken);
     if (validated.practitionerId === undefined) {

@@ -61,7 +61,7 @@ export function luSettingSpecs(p: LuSettingParsers) {
     saasKeystorePassword: { env: "SAAS_KEYSTORE_PASSWORD", description: "Password of SAAS_KEYSTORE", parse: p.parseString, secret: true },
     saasKeystoreKeyPassword: {
       env: "SAAS_KEYSTORE_KEY_PASSWORD",
-      description: "Password of the private key in SAAS_KEYSTORE (default: SAAS_KEYSTORE_PASSWORD)",
+      description: "Password of the private key in SAAS_KEYSTORE: accepted when equal to SAAS_KEYSTORE_PASSWORD (one password, as keytool writes PKCS#12)",
       parse: p.parseString,
       secret: true,
     },
