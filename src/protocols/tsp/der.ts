@@ -43,49 +43,6 @@ export function decodeDer(bytes: Uint8Array): asn1js.AsnType | undefined {
   return decoded.result;
 }
 
-/** One DER element's place in a buffer: where it starts, where its content starts, where it ends. */
-export interface DerSpan {
-  start: number;
-  contentStart: number;
-  end: number;
-  /** The identifier octet (tag class, constructed bit, tag number < 31). */
-  tag: number;
-}
-
-/**
- * Reads the element starting at `offset` without decoding its content — to
- * split a structure into its children cheaply (X.690 §8.1: identifier,
- * definite length, content). Undefined when the bytes are not a DER element
- * there (high tag numbers, indefinite or non-minimal lengths, overrun).
- */
-export function derSpanAt(bytes: Uint8Array, offset: number): DerSpan | undefined {
-  const tag = bytes[offset];
-  if (tag === undefined || (tag & 0x1f) === 0x1f) return undefined;
-  const first = bytes[offset + 1];
-  if (first === undefined) return undefined;
-  let length: number;
-  let contentStart: number;
-  if (first < 0x80) {
-    length = first;
-    contentStart = offset + 2;
-  } else {
-    const count = first & 0x7f;
-    // 0x80 is the indefinite form, which DER forbids; more than 4 octets is more than we accept.
-    if (count === 0 || count > 4) return undefined;
-    length = 0;
-    for (let i = 0; i < count; i++) {
-      const octet = bytes[offset + 2 + i];
-      if (octet === undefined || (i === 0 && octet === 0)) return undefined;
-      length = length * 256 + octet;
-    }
-    if (length < 0x80) return undefined;
-    contentStart = offset + 2 + count;
-  }
-  const end = contentStart + length;
-  if (end > bytes.length) return undefined;
-  return { start: offset, contentStart, end, tag };
-}
-
 /** A non-negative INTEGER for a bigint (DER: minimal, leading 0x00 when the high bit is set). */
 export function integerFromBigInt(value: bigint): asn1js.Integer {
   if (value < 0n) throw new TypeError("Only non-negative integers are encoded here");

@@ -4,7 +4,8 @@
  */
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
-import { decodeDer, derSpanAt, encodedBytes } from "./der.js";
+import { TAG, readChildren, readTlv } from "../cms/der.js";
+import { decodeDer, encodedBytes } from "./der.js";
 import { TimestampError } from "./errors.js";
 import { decodeFailureInfo, isGrantedStatus, pkiStatusName, type PkiFailureInfoName, type PkiStatusName } from "./pki-status.js";
 
@@ -55,16 +56,13 @@ interface ResponseParts {
   token: Uint8Array | undefined;
 }
 
-/** The fast path: two DER elements in a DER SEQUENCE, found without decoding them. */
+/** The fast path: the SEQUENCE's one or two elements, found without decoding them. */
 function splitDer(der: Uint8Array): ResponseParts | undefined {
-  const outer = derSpanAt(der, 0);
-  if (outer === undefined || outer.tag !== 0x30 || outer.end !== der.length) return undefined;
-  const status = derSpanAt(der, outer.contentStart);
-  if (status === undefined || status.tag !== 0x30 || status.end > outer.end) return undefined;
-  if (status.end === outer.end) return { status: der.subarray(status.start, status.end), token: undefined };
-  const token = derSpanAt(der, status.end);
-  if (token === undefined || token.tag !== 0x30 || token.end !== outer.end) return undefined;
-  return { status: der.subarray(status.start, status.end), token: der.subarray(token.start, token.end) };
+  const outer = readTlv(der, 0);
+  if (outer === undefined || outer.tag !== TAG.SEQUENCE || outer.end !== der.length) return undefined;
+  const [status, token, ...rest] = readChildren(der, outer) ?? [];
+  if (status === undefined || status.tag !== TAG.SEQUENCE || rest.length > 0 || (token !== undefined && token.tag !== TAG.SEQUENCE)) return undefined;
+  return { status: der.subarray(status.start, status.end), token: token === undefined ? undefined : der.subarray(token.start, token.end) };
 }
 
 /**
