@@ -6,16 +6,9 @@
  * and a self-signed one.
  */
 import "reflect-metadata";
-import { KeyObject, X509Certificate } from "node:crypto";
-import {
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  X509CertificateGenerator,
-} from "@peculiar/x509";
+import { ExtendedKeyUsage } from "@peculiar/x509";
 import type { SandboxPki } from "../../trust/pki/index.js";
+import { selfSignedIdentity } from "../../trust/pki/self-signed.js";
 import { SoftwareSigner } from "../../trust/signers/index.js";
 
 export const LU_IHUB_SIGNER_NAME = "lu-ihub-signer";
@@ -45,25 +38,11 @@ export async function wrongPurposeSigner(pki: SandboxPki): Promise<SoftwareSigne
 
 /** Right usages, but self-signed: chains to nothing a gateway trusts. */
 export async function untrustedSigner(now: Date = new Date()): Promise<SoftwareSigner> {
-  const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-  const keys = await globalThis.crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
-  const certificate = await X509CertificateGenerator.createSelfSigned(
-    {
-      name: "C=LU, O=Nowhere, CN=Forged iHub signer",
-      keys,
-      notBefore: new Date(now.getTime() - 3_600_000),
-      notAfter: new Date(now.getTime() + 24 * 3_600_000),
-      signingAlgorithm: algorithm,
-      extensions: [
-        new BasicConstraintsExtension(false, undefined, true),
-        new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
-        new ExtendedKeyUsageExtension([ExtendedKeyUsage.codeSigning], false),
-      ],
-    },
-    globalThis.crypto,
-  );
-  return new SoftwareSigner(
-    { privateKey: KeyObject.from(keys.privateKey), certificate: new X509Certificate(certificate.toString("pem")), chain: [], alias: undefined },
-    { id: "lu-ihub-untrusted" },
-  );
+  const { privateKey, certificate } = await selfSignedIdentity({
+    name: "C=LU, O=Nowhere, CN=Forged iHub signer",
+    extendedKeyUsage: ExtendedKeyUsage.codeSigning,
+    extendedKeyUsageCritical: false,
+    now,
+  });
+  return new SoftwareSigner({ privateKey, certificate, chain: [], alias: undefined }, { id: "lu-ihub-untrusted" });
 }

@@ -12,15 +12,8 @@
  * - `garbage`        HTTP 200 `application/timestamp-reply` that is not DER
  */
 import "reflect-metadata";
-import { X509Certificate as NodeX509Certificate, KeyObject } from "node:crypto";
-import {
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  X509CertificateGenerator,
-} from "@peculiar/x509";
+import { ExtendedKeyUsage } from "@peculiar/x509";
+import { selfSignedIdentity } from "../../trust/pki/self-signed.js";
 import { KeyObjectSigner } from "./key-object-signer.js";
 
 export const TSA_FAULT_MODES = ["wrong-nonce", "wrong-imprint", "untrusted-cert", "slow", "error500", "garbage"] as const;
@@ -90,23 +83,11 @@ export class TsaFaults {
  * sandbox trusts: self-signed, with a fresh P-256 key (fast to make).
  */
 export async function untrustedTsaSigner(now: Date = new Date()): Promise<KeyObjectSigner> {
-  const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-  const keys = await globalThis.crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
-  const certificate = await X509CertificateGenerator.createSelfSigned(
-    {
-      name: "C=EU, O=Nowhere, CN=Untrusted Sandbox TSA",
-      keys,
-      notBefore: new Date(now.getTime() - 3_600_000),
-      notAfter: new Date(now.getTime() + 24 * 3_600_000),
-      signingAlgorithm: algorithm,
-      extensions: [
-        new BasicConstraintsExtension(false, undefined, true),
-        new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
-        new ExtendedKeyUsageExtension([ExtendedKeyUsage.timeStamping], true),
-      ],
-    },
-    globalThis.crypto,
-  );
-  const privateKey = KeyObject.from(keys.privateKey);
-  return new KeyObjectSigner("untrusted-tsa", privateKey, [new NodeX509Certificate(certificate.toString("pem"))]);
+  const { privateKey, certificate } = await selfSignedIdentity({
+    name: "C=EU, O=Nowhere, CN=Untrusted Sandbox TSA",
+    extendedKeyUsage: ExtendedKeyUsage.timeStamping,
+    extendedKeyUsageCritical: true,
+    now,
+  });
+  return new KeyObjectSigner("untrusted-tsa", privateKey, [certificate]);
 }
