@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
   ConfigError,
@@ -10,9 +11,8 @@ import {
   loadConfig,
   type GatewayConfig,
 } from "./config/index.js";
-import { createGateway } from "./gateway/create-gateway.js";
 import { createLogger } from "./observability/logger.js";
-import { builtInSimulators, startSandbox } from "./sandbox/index.js";
+import type { SandboxProcess } from "./sandbox/child-process.js";
 import { packageVersion } from "./version.js";
 
 const EXIT_CONFIG = 2;
@@ -58,9 +58,9 @@ function loadOrExit(): GatewayConfig {
   }
 }
 
-function onSignals(stop: (signal: string) => Promise<void>): void {
+function onSignals(stop: (signal: string) => Promise<void>, signals: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT"]): void {
   let stopping = false;
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  for (const signal of signals) {
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;
@@ -78,9 +78,24 @@ function onSignals(stop: (signal: string) => Promise<void>): void {
 async function start(): Promise<void> {
   const config = loadOrExit();
   const t0 = performance.now();
+  const logger = createLogger({ level: config.effectiveLogLevel });
+  // The simulators run in a child process (see sandbox/child-process.ts), started first so that it issues the
+  // PKI and starts the simulators while this process loads the gateway's code.
+  let sandboxProcess: Promise<SandboxProcess> | undefined;
+  if (config.profile === "sandbox") {
+    const { startSandboxProcess } = await import("./sandbox/child-process.js");
+    sandboxProcess = startSandboxProcess({
+      cliPath: fileURLToPath(new URL("./cli.js", import.meta.url)),
+      env: process.env,
+      dataDir: config.dataDir,
+      logger: logger.child({ component: "sandbox" }),
+    });
+    sandboxProcess.catch(() => undefined); // awaited (and reported) by createGateway
+  }
+  const { createGateway } = await import("./gateway/create-gateway.js");
   let gateway;
   try {
-    gateway = await createGateway({ config });
+    gateway = await createGateway({ config, logger, ...(sandboxProcess ? { sandbox: sandboxProcess } : {}) });
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const issue of err.issues) process.stderr.write(`${formatIssue(issue)}\n`);
@@ -88,11 +103,24 @@ async function start(): Promise<void> {
     }
     throw err;
   }
+  let stopping = false;
+  const running = gateway;
   onSignals(async (signal) => {
-    gateway.logger.info({ signal }, "shutting down");
-    await gateway.close();
-    gateway.logger.info("stopped");
+    stopping = true;
+    running.logger.info({ signal }, "shutting down");
+    await running.close();
+    running.logger.info("stopped");
   });
+  if (sandboxProcess) {
+    // Without its simulators the sandbox gateway is useless: stop too, with an error, rather than answer 503s.
+    void (await sandboxProcess).exited.then(async ({ code, signal }) => {
+      if (stopping) return;
+      stopping = true;
+      running.logger.error({ code, signal }, "the sandbox process stopped: stopping the gateway");
+      await running.close().catch(() => undefined);
+      process.exit(1);
+    });
+  }
   const url = await gateway.listen();
   gateway.logger.info({ url, profile: config.profile, startupMs: Math.round(performance.now() - t0) }, "gateway ready");
   const lines = [`Passerelle ${packageVersion()} (${config.profile} profile) listening on ${url}`, `  API docs:  ${url}/docs`, `  OpenAPI:   ${url}/openapi.json`];
@@ -106,12 +134,29 @@ async function start(): Promise<void> {
 
 async function sandboxOnly(): Promise<void> {
   const config = loadOrExit();
-  const logger = createLogger({ level: config.effectiveLogLevel });
-  const sandbox = await startSandbox({ dataDir: config.dataDir, simulators: builtInSimulators(), host: config.sandboxHost, logger });
-  onSignals(() => sandbox.close());
+  const { builtInSimulators, reportFailureToParent, reportToParent, SANDBOX_CHILD_ENV, startSandbox } = await import("./sandbox/index.js");
+  const underGateway = process.env[SANDBOX_CHILD_ENV] === "1" && process.send !== undefined;
+  const logger = createLogger({ level: config.effectiveLogLevel, ...(underGateway ? { name: "passerelle-sandbox" } : {}) });
+  let sandbox;
+  try {
+    sandbox = await startSandbox({ dataDir: config.dataDir, simulators: builtInSimulators(), host: config.sandboxHost, logger });
+  } catch (err) {
+    if (underGateway) await reportFailureToParent(err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+  const running = sandbox;
+  if (underGateway) {
+    // The gateway decides when the sandbox stops (SIGTERM, or its IPC channel closing): a Ctrl-C in the terminal,
+    // which reaches the whole process group, must not take the simulators away from a gateway still draining.
+    process.on("SIGINT", () => undefined);
+    onSignals(() => running.close(), ["SIGTERM"]);
+    reportToParent(running, logger);
+    return;
+  }
+  onSignals(() => running.close());
   const lines = ["Passerelle sandbox simulators:"];
-  for (const s of sandbox.simulators) lines.push(`  ${s.id.padEnd(12)} ${s.url}  ${s.title}`);
-  lines.push(`Trust anchor (sandbox root CA): ${sandbox.pki.directory}/root-ca.cert.pem`);
+  for (const s of running.simulators) lines.push(`  ${s.id.padEnd(12)} ${s.url}  ${s.title}`);
+  lines.push(`Trust anchor (sandbox root CA): ${running.pki.directory}/root-ca.cert.pem`);
   process.stderr.write(`${lines.join("\n")}\n`);
 }
 

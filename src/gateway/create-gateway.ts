@@ -14,7 +14,8 @@ import { GatewayMetrics } from "../observability/metrics.js";
 import type { RunningSandbox, SimulatorDefinition } from "../sandbox/index.js";
 import { SANDBOX_COUNTRIES, type SandboxCountry } from "../trust/pki/index.js";
 import { UpstreamClient } from "../transport/index.js";
-import { createVault, type Vault } from "../vault/index.js";
+import { createVault } from "../vault/create-vault.js";
+import type { Vault } from "../vault/types.js";
 import { packageVersion } from "../version.js";
 import { builtInModules } from "./built-in-modules.js";
 import type { GatewayContext, ReadinessCheck, ServiceModule, StartedModule } from "./modules.js";
@@ -30,8 +31,15 @@ export interface CreateGatewayOptions {
   logger?: Logger;
   /** Where the created logger writes (default stdout). */
   logDestination?: DestinationStream;
-  /** Sandbox profile: the simulators to start (default: all built-in ones). */
+  /** Sandbox profile: the simulators to start in-process (default: all built-in ones). */
   simulators?: SimulatorDefinition[];
+  /**
+   * Sandbox profile: a sandbox the caller is starting elsewhere (`passerelle
+   * start` runs it in a child process, see sandbox/child-process.ts) instead of
+   * in-process simulators. The gateway awaits it only when it needs the
+   * simulators' URLs, and closes it on close() (or if its own start fails).
+   */
+  sandbox?: Promise<RunningSandbox>;
   /** The service modules to start (default: every built-in one, see built-in-modules.ts). */
   modules?: ServiceModule[];
   /** Extra service routes mounted under /v1 (after caller authentication). */
@@ -90,8 +98,15 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
   try {
     const https = await readHttpsOptions(config);
 
+    if (options.sandbox !== undefined && config.profile !== "sandbox") {
+      throw new TypeError(`options.sandbox is for the sandbox profile, not "${config.profile}"`);
+    }
     let sandbox: RunningSandbox | undefined;
-    if (config.profile === "sandbox") {
+    if (options.sandbox !== undefined) {
+      const starting = options.sandbox;
+      // Closed even if this start fails before (or while) awaiting it.
+      cleanups.push(() => starting.then((s) => s.close(), () => undefined));
+    } else if (config.profile === "sandbox") {
       // Loaded only here: the simulators (three OpenID Providers among them) are no part of a real deployment's memory.
       const { builtInSimulators, startSandbox } = await import("../sandbox/index.js");
       sandbox = await startSandbox({
@@ -104,7 +119,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       cleanups.push(() => started.close());
     }
 
-    const vault = createVault({ url: config.vaultUrl, key: config.vaultKey, maxEntries: config.vaultMaxEntries, metrics });
+    const vault = await createVault({ url: config.vaultUrl, key: config.vaultKey, maxEntries: config.vaultMaxEntries, metrics });
     cleanups.push(() => vault.close());
 
     const audit = await FileAuditSink.open({ path: config.auditFile, pseudonymiser: new PatientPseudonymiser(config.auditKey), metrics });
@@ -112,6 +127,8 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
 
     const upstreams = new UpstreamRegistry();
     cleanups.push(() => upstreams.close());
+    // Awaited as late as possible: the sandbox process starts while this one loads.
+    if (options.sandbox !== undefined) sandbox = await options.sandbox;
     if (sandbox) {
       for (const sim of sandbox.simulators) {
         // A simulator that asks for a client certificate (fr-psc and lu-kms, like the real services) gets the gateway's own sandbox identity.

@@ -18,3 +18,13 @@ export type {
 export { builtInSimulators } from "./registry.js";
 export { clientCertificateOf } from "./client-certificate.js";
 export { SANDBOX_CA_SIMULATOR_ID, buildSandboxCaApp, sandboxCaSimulator } from "./sandbox-ca/simulator.js";
+export {
+  SANDBOX_CHILD_ENV,
+  SandboxProcessError,
+  reportFailureToParent,
+  reportToParent,
+  startSandboxProcess,
+  type SandboxChildMessage,
+  type SandboxProcess,
+  type SandboxProcessOptions,
+} from "./child-process.js";

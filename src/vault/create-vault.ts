@@ -9,13 +9,12 @@
  *
  * @example
  * ```ts
- * const vault = createVault({ url: config.vault.url, key: parseVaultKey(config.vault.key), maxEntries: 100_000 });
+ * const vault = await createVault({ url: config.vault.url, key: parseVaultKey(config.vault.key), maxEntries: 100_000 });
  * ```
  */
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { VaultCipher } from "./envelope.js";
 import { MemoryVault } from "./memory.js";
-import { RedisVault } from "./redis.js";
 import type { Vault } from "./types.js";
 
 export interface CreateVaultOptions {
@@ -31,7 +30,12 @@ export interface CreateVaultOptions {
 const REDIS_SCHEMES = new Set(["redis:", "rediss:", "redis+sentinel:", "redis+cluster:"]);
 const ACCEPTED = "memory:, redis://, rediss://, redis+sentinel://, redis+cluster://";
 
-export function createVault(options: CreateVaultOptions): Vault {
+/**
+ * Async because the Redis backend (ioredis, some 45 modules) is loaded only
+ * when a Redis URL is configured: a gateway with the memory vault never pays
+ * for it in start time or memory.
+ */
+export async function createVault(options: CreateVaultOptions): Promise<Vault> {
   const cipher = new VaultCipher(options.key);
   const { url, metrics } = options;
   if (url === undefined || url === "memory:" || url === "memory://") {
@@ -43,6 +47,7 @@ export function createVault(options: CreateVaultOptions): Vault {
   // Only the scheme is ever echoed: the rest may hold a password.
   const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(url.trim())?.[1]?.toLowerCase();
   if (scheme !== undefined && REDIS_SCHEMES.has(scheme)) {
+    const { RedisVault } = await import("./redis.js");
     return RedisVault.fromUrl(url, { cipher, metrics });
   }
   throw new TypeError(

@@ -64,6 +64,58 @@ describe("passerelle CLI", () => {
     expect(cli.stdout()).not.toContain(key);
   });
 
+  describe("the sandbox process", () => {
+    const sandboxPidOf = (cli: RunningCli): number => {
+      const line = cli
+        .stdout()
+        .split("\n")
+        .find((l) => l.includes('"msg":"sandbox process ready"'));
+      const pid = (JSON.parse(line ?? "{}") as { pid?: number }).pid;
+      if (pid === undefined) throw new Error(`no "sandbox process ready" log line in:\n${cli.stdout()}`);
+      return pid;
+    };
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const gone = async (pid: number): Promise<boolean> => {
+      for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 25));
+      return !alive(pid);
+    };
+
+    it("runs the simulators in a child process that stops with the gateway", async () => {
+      const cli = start(["start"]);
+      await waitForOutput(cli, (s) => URL_LINE.test(s));
+      const pid = sandboxPidOf(cli);
+      expect(pid).not.toBe(cli.child.pid);
+      expect(alive(pid)).toBe(true);
+      cli.child.kill("SIGTERM");
+      expect(await cli.exited).toBe(0);
+      expect(await gone(pid)).toBe(true);
+    });
+
+    it("leaves no simulator behind when the gateway is killed outright", async () => {
+      const cli = start(["start"]);
+      await waitForOutput(cli, (s) => URL_LINE.test(s));
+      const pid = sandboxPidOf(cli);
+      cli.child.kill("SIGKILL");
+      await cli.exited;
+      expect(await gone(pid)).toBe(true);
+    });
+
+    it("stops the gateway with exit code 1 when the simulators' process dies", async () => {
+      const cli = start(["start"]);
+      await waitForOutput(cli, (s) => URL_LINE.test(s));
+      process.kill(sandboxPidOf(cli), "SIGKILL");
+      expect(await cli.exited).toBe(1);
+      expect(cli.stdout()).toContain("the sandbox process stopped: stopping the gateway");
+    });
+  });
+
   it("runs the Dockerfile's HEALTHCHECK command successfully against a gateway bound as in the image", async () => {
     const cli = start(["start"], { HOST: "0.0.0.0" });
     const out = await waitForOutput(cli, (s) => URL_LINE.test(s));

@@ -67,20 +67,14 @@ import { sandboxOidcClients } from "../idp/sandbox-clients.js";
 import type { SimulatorDefinition } from "../simulator.js";
 import { untrustedTsaSigner } from "../tsa/faults.js";
 import { monotonicSerialNumbers } from "../tsa/serial-numbers.js";
+import { LU_KMS_PATHS, LU_KMS_SIMULATOR_ID } from "../simulator-ids.js";
 import { sandboxTsaSigner } from "../tsa/tsa-identity.js";
 import { AesAccessTokenVerifier } from "./aes-access-tokens.js";
 import { GENERIC_KEYSTORE_ORGANIZATIONAL_UNIT } from "./econnector-keystores.js";
 import { ForeignSigningCa, KmsFaults, parseKmsFault, type KmsFault, type KmsOperation } from "./faults.js";
 import { PractitionerKeyring, type KmsPractitioner, type PractitionerKey } from "./practitioner-keys.js";
 
-export const LU_KMS_SIMULATOR_ID = "lu-kms";
-
-/** Paths below the service's base URL, as in the eConnector's KMS_* settings. */
-export const LU_KMS_PATHS = {
-  signData: "/api/v3/sign-data",
-  getCertificate: "/api/v3/get-certificate",
-  signTimestamp: "/api/v3/sign-timestamp",
-} as const;
+export { LU_KMS_PATHS, LU_KMS_SIMULATOR_ID } from "../simulator-ids.js";
 
 /**
  * TSAPolicyId of the KMS's time-stamps: the sandbox arc (see

@@ -36,11 +36,12 @@ import {
 } from "../../protocols/tsp/index.js";
 import type { SandboxCountry, SandboxPki } from "../../trust/pki/index.js";
 import type { SimulatorDefinition } from "../simulator.js";
+import { SANDBOX_TSA_SIMULATOR_ID } from "../simulator-ids.js";
 import { TsaFaults, parseFault, untrustedTsaSigner, type TsaFault } from "./faults.js";
 import { monotonicSerialNumbers } from "./serial-numbers.js";
 import { sandboxTsaSigner } from "./tsa-identity.js";
 
-export const SANDBOX_TSA_SIMULATOR_ID = "sandbox-tsa";
+export { SANDBOX_TSA_SIMULATOR_ID };
 
 /**
  * The sandbox TSA's policy: `2.25.<UUID>` (ITU-T X.667 §6.3 — an arc anyone

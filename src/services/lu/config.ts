@@ -11,6 +11,7 @@ import { X509Certificate } from "node:crypto";
 import { settingFileReader } from "../../config/setting-files.js";
 import { ConfigError, type ConfigIssue, type GatewayConfig } from "../../config/index.js";
 import type { RunningSandbox } from "../../sandbox/index.js";
+import { LU_KMS_PATHS, LU_KMS_SIMULATOR_ID } from "../../sandbox/simulator-ids.js";
 import type { KmsEndpoints } from "./kms/index.js";
 
 export interface KmsMaterial {
@@ -175,8 +176,8 @@ export async function luMaterialFromSandbox(config: LuConfig, sandbox: RunningSa
   const root = [sandbox.pki.rootCertPem];
   const dir = join(config.dataDir, "lu");
   const password = randomBytes(18).toString("base64url");
-  // Sandbox code is loaded in the sandbox profile only.
-  const { LU_KMS_PATHS, LU_KMS_SIMULATOR_ID, SANDBOX_KMS_TRUSTSTORE_ALIASES, writeSandboxEconnectorKeystores } = await import("../../sandbox/lu-kms/index.js");
+  // Loaded in the sandbox profile only (the key store writer, not the simulator: that runs in the sandbox process).
+  const { SANDBOX_KMS_TRUSTSTORE_ALIASES, writeSandboxEconnectorKeystores } = await import("../../sandbox/lu-kms/econnector-keystores.js");
   const files = await writeSandboxEconnectorKeystores(sandbox.pki, dir, { password });
   const kmsBase = running.has(LU_KMS_SIMULATOR_ID) ? sandbox.url(LU_KMS_SIMULATOR_ID) : undefined;
   const mysecuBase = running.has("lu-mysecu") ? sandbox.url("lu-mysecu") : undefined;

@@ -19,6 +19,7 @@ import { UpstreamClient } from "../../transport/index.js";
 import { checkTrustSettings, type TrustSettings } from "./config.js";
 import { configuredSignerSources } from "./configured-signers.js";
 import { trustRoutes } from "./routes.js";
+import { SANDBOX_TSA_SIMULATOR_ID } from "../../sandbox/simulator-ids.js";
 import { sandboxSignerSources, type SignerSet } from "./sandbox-signers.js";
 import { TrustService } from "./service.js";
 import { SignerRegistry } from "./signer-registry.js";
@@ -144,8 +145,6 @@ async function timestampAuthorityOf(ctx: GatewayContext, settings: TrustSettings
   const timeoutMs = settings.tsaTimeoutMs ?? 10_000;
   const sandbox = ctx.sandbox;
   if (sandbox !== undefined) {
-    // Sandbox code is loaded in the sandbox profile only.
-    const { SANDBOX_TSA_SIMULATOR_ID } = await import("../../sandbox/tsa/simulator.js");
     if (!sandbox.simulators.some((simulator) => simulator.id === SANDBOX_TSA_SIMULATOR_ID)) {
       ctx.logger.warn("the sandbox-tsa simulator is not running: B-T signatures and time-stamps are unavailable");
       return undefined;
