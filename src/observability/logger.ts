@@ -41,6 +41,23 @@ function serializeAndRedact(object: Record<string, unknown>): Record<string, unk
 }
 
 /**
+ * pino's isoTime, formatted once per millisecond: a busy gateway logs several
+ * lines per millisecond, and Date#toISOString is a visible share of a line.
+ */
+function isoTimeMemo(): () => string {
+  let lastMs = -1;
+  let last = "";
+  return () => {
+    const now = Date.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      last = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return last;
+  };
+}
+
+/**
  * The structured JSON logger. Every logged object goes through redactDeep
  * (secrets and national identifiers by key and by shape), and request URLs are
  * logged without their query string, where identifiers tend to travel.
@@ -49,7 +66,7 @@ export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
     level: settings.level,
     base: { service: settings.name ?? "passerelle" },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimeMemo(),
     formatters: {
       level: (label) => ({ level: label }),
       log: serializeAndRedact,

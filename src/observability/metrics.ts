@@ -17,6 +17,13 @@ export class GatewayMetrics {
   readonly vaultDuration: Histogram<"backend" | "operation" | "outcome">;
   readonly auditRecords: Counter<"action" | "outcome">;
   readonly trustReloads: Counter<"store" | "outcome">;
+  /**
+   * The labelled children of httpRequests/httpDuration per method, route
+   * template and status: looked up once, not hashed from a labels object on
+   * every request. Bounded by routes × methods × statuses (routes are
+   * templates, unknown paths are "unmatched"; Node's parser knows ~35 methods).
+   */
+  readonly #httpChildren = new Map<string, { count: { inc(): void }; duration: { observe(value: number): void } }>();
 
   constructor(options: { processMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -75,5 +82,18 @@ export class GatewayMetrics {
       labelNames: ["store", "outcome"],
       registers,
     });
+  }
+
+  /** One served request: counted and its latency observed, by method, route template and status. */
+  observeHttpRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let children = this.#httpChildren.get(key);
+    if (children === undefined) {
+      const labels = { method, route, status: String(status) };
+      children = { count: this.httpRequests.labels(labels), duration: this.httpDuration.labels(labels) };
+      this.#httpChildren.set(key, children);
+    }
+    children.count.inc();
+    children.duration.observe(seconds);
   }
 }

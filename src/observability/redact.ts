@@ -50,8 +50,20 @@ function countDigits(value: string, enough: number): number {
   return digits;
 }
 
+/**
+ * Logged objects use few distinct keys, so the three patterns run once per
+ * key, not once per line. Bounded: past the limit (keys made of data, say)
+ * the patterns simply run every time.
+ */
+const sensitiveKeys = new Map<string, boolean>();
+const SENSITIVE_KEY_MEMO_LIMIT = 2048;
+
 export function isSensitiveKey(key: string): boolean {
-  return SECRET_KEY.test(key) || PIN_KEY.test(key) || NATIONAL_ID_KEY.test(key);
+  const known = sensitiveKeys.get(key);
+  if (known !== undefined) return known;
+  const sensitive = SECRET_KEY.test(key) || PIN_KEY.test(key) || NATIONAL_ID_KEY.test(key);
+  if (sensitiveKeys.size < SENSITIVE_KEY_MEMO_LIMIT) sensitiveKeys.set(key, sensitive);
+  return sensitive;
 }
 
 /**

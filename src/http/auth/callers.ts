@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { CallerCredentialSpec } from "../../config/index.js";
 
 export type CallerRole = "admin";
@@ -42,7 +42,8 @@ export class CallerDirectory {
 
   authenticateApiKey(key: string): Caller | undefined {
     if (key.length === 0 || key.length > 512) return undefined;
-    const digest = createHash("sha256").update(key, "utf8").digest();
+    // One-shot hash (Node >= 21.7): no Hash object per request.
+    const digest = hash("sha256", key, "buffer");
     const entry = findDigest(this.#apiKeys, digest);
     return entry ? { id: entry.id, roles: entry.roles, via: "api-key" } : undefined;
   }
