@@ -2,7 +2,12 @@
 //  1. throughput and p99 of an authenticated GET /v1/caller through the gateway
 //     vs a bare Fastify route, both measured now, in separate processes, with wrk;
 //  2. RSS after start and after two rounds of 100k requests;
-//  3. cold start of `passerelle start` (sandbox profile) until /health/live answers.
+//  3. cold start of `passerelle start` (sandbox profile) until /health/live and
+//     /health/ready answer 200: restarts on an existing DATA_DIR, then first starts
+//     on an empty one (which also issue the sandbox PKI).
+// The gateway runs as `npm start` runs it (the node flags of package.json's start
+// script). Its simulators run in a child process (src/sandbox/child-process.ts):
+// RSS figures are the gateway's process, with the sandbox process's alongside.
 // Needs wrk (Debian package `wrk`) and a build (npm run bench builds first).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -19,8 +24,13 @@ if (spawnSync(WRK, ["--version"]).error) {
   process.exit(1);
 }
 
-function startProcess(args, env = {}) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "passerelle-bench-"));
+// `node --flag… dist/cli.js start`, as in package.json.
+const START_ARGS = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"))
+  .scripts.start.split(/\s+/)
+  .slice(1)
+  .map((a) => (a.endsWith(".js") ? path.join(root, a) : a));
+
+function startProcess(args, env = {}, dataDir = mkdtempSync(path.join(tmpdir(), "passerelle-bench-"))) {
   const t0 = performance.now();
   const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "info", ...env },
@@ -35,18 +45,41 @@ function startProcess(args, env = {}) {
     });
     child.on("exit", (code) => reject(new Error(`exited ${code}: ${stderr}`)));
   });
-  return { child, url, t0, cleanup: () => { child.kill("SIGKILL"); rmSync(dataDir, { recursive: true, force: true }); } };
+  const stopped = new Promise((resolve) => child.once("exit", resolve));
+  return {
+    child,
+    url,
+    t0,
+    dataDir,
+    // SIGTERM: the gateway closes its sandbox process too.
+    stop: async () => {
+      child.kill("SIGTERM");
+      await stopped;
+    },
+    cleanup: async () => {
+      child.kill("SIGTERM");
+      await stopped;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
-async function waitLive(url) {
+async function waitStatus(url, probe) {
   for (;;) {
     try {
-      if ((await fetch(`${url}/health/live`)).ok) return;
+      if ((await fetch(`${url}${probe}`)).ok) return;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** The sandbox process: the gateway's child running `cli.js sandbox`. */
+function sandboxPid(gatewayPid) {
+  const out = spawnSync("ps", ["-o", "pid=,args=", "--ppid", String(gatewayPid)], { encoding: "utf8" }).stdout;
+  const line = out.split("\n").find((l) => l.includes("cli.js sandbox"));
+  return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
 }
 
 function rssMb(pid) {
@@ -72,11 +105,13 @@ const bare = startProcess([path.join(root, "bench/bare-server.mjs")]);
 const bareUrl = await bare.url;
 wrk(bareUrl, 2); // warm-up
 const bareRun = wrk(bareUrl, 5);
-bare.cleanup();
+await bare.cleanup();
 
-const gw = startProcess([path.join(root, "dist/cli.js"), "start"], { SANDBOX_API_KEY: KEY, RATE_LIMIT_PER_MINUTE: "0" });
+const gw = startProcess(START_ARGS, { SANDBOX_API_KEY: KEY, RATE_LIMIT_PER_MINUTE: "0" });
 const gwUrl = await gw.url;
+await waitStatus(gwUrl, "/health/ready");
 const rssStart = rssMb(gw.child.pid);
+const sandboxRss = rssMb(sandboxPid(gw.child.pid));
 wrk(gwUrl, 2); // warm-up
 const gwRun = wrk(gwUrl, 5);
 if (gwRun.non2xx > 0) throw new Error(`${gwRun.non2xx} non-2xx answers from the gateway`);
@@ -92,21 +127,43 @@ const round1 = wrk(gwUrl, secondsFor100k);
 const rss1 = rssMb(gw.child.pid);
 const round2 = wrk(gwUrl, secondsFor100k);
 const rss2 = rssMb(gw.child.pid);
-console.log("RSS of the gateway (sandbox profile, memory vault):");
+console.log(`RSS of the gateway's process (sandbox profile, memory vault; the simulators' process: ${fmt(sandboxRss, 1)} MB):`);
 console.log(`  after start            : ${fmt(rssStart, 1)} MB`);
 console.log(`  after round 1 (${fmt(round1.total)} req): ${fmt(rss1, 1)} MB`);
 console.log(`  after round 2 (${fmt(round2.total)} req): ${fmt(rss2, 1)} MB  (growth ${fmt(rss2 - rss1, 1)} MB; target < 120 MB, no growth)`);
-gw.cleanup();
+await gw.cleanup();
 
 // --- 3. cold start ----------------------------------------------------------
-const starts = [];
-for (let i = 0; i < 5; i++) {
-  const p = startProcess([path.join(root, "dist/cli.js"), "start"]);
+async function coldStart(dataDir) {
+  const p = startProcess(START_ARGS, {}, dataDir);
   const url = await p.url;
-  await waitLive(url);
-  starts.push(performance.now() - p.t0);
-  p.cleanup();
+  await waitStatus(url, "/health/live");
+  const live = performance.now() - p.t0;
+  await waitStatus(url, "/health/ready");
+  const ready = performance.now() - p.t0;
+  return { p, live, ready };
 }
-starts.sort((a, b) => a - b);
-console.log(`Cold start of passerelle start to /health/live (sandbox, fresh DATA_DIR incl. PKI generation), 5 runs:`);
-console.log(`  median ${fmt(starts[2])} ms, min ${fmt(starts[0])} ms, max ${fmt(starts[4])} ms (target < 1500 ms)`);
+const summary = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return `median ${fmt(s[Math.floor(s.length / 2)])} ms (min ${fmt(s[0])}, max ${fmt(s.at(-1))})`;
+};
+const restarts = { live: [], ready: [] };
+const firsts = { live: [], ready: [] };
+const warmDir = mkdtempSync(path.join(tmpdir(), "passerelle-bench-"));
+await (await coldStart(warmDir)).p.stop(); // issues the PKI once
+for (let i = 0; i < 5; i++) {
+  const { p, live, ready } = await coldStart(warmDir);
+  restarts.live.push(live);
+  restarts.ready.push(ready);
+  await p.stop();
+}
+rmSync(warmDir, { recursive: true, force: true });
+for (let i = 0; i < 3; i++) {
+  const { p, live, ready } = await coldStart(mkdtempSync(path.join(tmpdir(), "passerelle-bench-")));
+  firsts.live.push(live);
+  firsts.ready.push(ready);
+  await p.cleanup();
+}
+console.log("Cold start of passerelle start (sandbox profile, simulators in their own process), target < 1500 ms:");
+console.log(`  restart, existing DATA_DIR, 5 runs : /health/live ${summary(restarts.live)}; /health/ready ${summary(restarts.ready)}`);
+console.log(`  first start, empty DATA_DIR (PKI issued), 3 runs: /health/live ${summary(firsts.live)}; /health/ready ${summary(firsts.ready)}`);
