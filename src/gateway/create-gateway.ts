@@ -95,6 +95,9 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => logger.warn({ err }, "cleanup failed"));
   };
 
+  const modules = options.modules ?? builtInModules();
+  for (const module of modules) module.prepare?.(config, logger.child({ module: module.name }));
+
   try {
     const https = await readHttpsOptions(config);
 
@@ -191,7 +194,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     const v1Plugins: FastifyPluginAsync[] = [];
     const publicV1Plugins: FastifyPluginAsync[] = [];
     const readinessChecks: ReadinessCheck[] = [];
-    for (const module of options.modules ?? builtInModules()) {
+    for (const module of modules) {
       if (startedModules.has(module.name)) throw new TypeError(`Two modules are named "${module.name}"`);
       const started = await module.start({ ...context, logger: logger.child({ module: module.name }) });
       startedModules.set(module.name, started);

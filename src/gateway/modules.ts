@@ -60,5 +60,14 @@ export interface StartedModule {
 export interface ServiceModule<T extends StartedModule = StartedModule> {
   /** Short id used in logs (`identity`, `trust`, `lu`). */
   readonly name: string;
+  /**
+   * Optional: start the work that needs nothing but the configuration
+   * (reading and preparing files) before the rest of the gateway exists. The
+   * composition root calls it first, so that it runs while the sandbox
+   * process starts; start() then picks its result up. Must not throw or hold
+   * resources that start() would have to release: a start that fails before
+   * start() runs never closes anything of the module.
+   */
+  prepare?(config: GatewayConfig, logger: Logger): void;
   start(ctx: GatewayContext): Promise<T>;
 }

@@ -8,14 +8,10 @@
  *   (`incapacity.therapeuticPartTime`), and its layout prints that member
  *   and a new subtitle ("formulaire 2025"); the other templates stay.
  */
-import {
-  buildManifest,
-  builtinTemplatesDirectory,
-  packageFrom,
-  readPackageDirectory,
-  signManifest,
-  type TemplatePackage,
-} from "../../services/lu/templates/index.js";
+// The package modules, not the templates' index: the simulator needs no renderer (pdf-lib, fontkit).
+import { builtinTemplatesDirectory, readPackageDirectory } from "../../services/lu/templates/package-directory.js";
+import { buildManifest, packageFrom, type TemplatePackage } from "../../services/lu/templates/package-format.js";
+import { signManifest } from "../../services/lu/templates/package-signature.js";
 import type { Signer } from "../../trust/signer.js";
 
 export interface PublishedPackage {

@@ -14,7 +14,7 @@
  * A downgrade needs no damage: pin `latest` to an older published version
  * (`{ "version": "1.0.0" }`).
  */
-import { buildManifest, encodeBundle, type TemplatePackage } from "../../services/lu/templates/index.js";
+import { buildManifest, encodeBundle, type TemplatePackage } from "../../services/lu/templates/package-format.js";
 import type { Signer } from "../../trust/signer.js";
 import { LU_IHUB_PUBLISHER, signWith } from "./catalogue.js";
 

@@ -17,7 +17,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import { ERROR_CATALOGUE, problemTypeFor, type ErrorCode } from "../../errors/index.js";
-import { BUNDLE_MEDIA_TYPE, encodeBundle } from "../../services/lu/templates/index.js";
+import { BUNDLE_MEDIA_TYPE, encodeBundle } from "../../services/lu/templates/package-format.js";
 import type { SandboxPki } from "../../trust/pki/index.js";
 import type { Signer } from "../../trust/signer.js";
 import type { SimulatorDefinition } from "../simulator.js";

@@ -7,6 +7,8 @@
  * validated there, and gateway sessions with AeS are read there.
  */
 import { X509Certificate } from "node:crypto";
+import type { Logger } from "pino";
+import type { GatewayConfig } from "../../config/index.js";
 import type { ReadinessCheck, ServiceModule, StartedModule } from "../../gateway/modules.js";
 import { SoftwareSigner } from "../../trust/signers/index.js";
 import { IDENTITY_MODULE, type IdentityModule } from "../identity/module.js";
@@ -30,14 +32,24 @@ export interface LuModuleOptions {
 }
 
 export function luModule(options: LuModuleOptions = {}): ServiceModule<LuModule> {
+  // The template store (files, font subsets: about half a second) holds nothing to release, so it can start in prepare().
+  let prepared: Promise<TemplateStore> | undefined;
+  const openTemplates = (config: GatewayConfig, logger: Logger): Promise<TemplateStore> => {
+    const opening = TemplateStore.open({ dataDir: luTemplatesDirOf(config), logger });
+    opening.catch(() => undefined); // awaited in start(); a failure before that must not leave it unhandled
+    return opening;
+  };
   return {
     name: LU_MODULE,
+    prepare(config, logger) {
+      prepared ??= openTemplates(config, logger);
+    },
     async start(ctx) {
       const identity = ctx.modules.get(IDENTITY_MODULE) as IdentityModule | undefined;
       if (identity === undefined) throw new TypeError("The lu module needs the identity module, started before it");
       // The template store loads (files, fonts) while the keystores are written and read (PBKDF2 in the thread pool).
-      const opening = TemplateStore.open({ dataDir: luTemplatesDirOf(ctx.config), logger: ctx.logger });
-      opening.catch(() => undefined); // awaited below; a failure of the material first must not leave it unhandled
+      const opening = prepared ?? openTemplates(ctx.config, ctx.logger);
+      prepared = undefined;
       const material = ctx.sandbox ? await luMaterialFromSandbox(ctx.config, ctx.sandbox) : luMaterialFromSettings(ctx.config);
       const closers: Array<() => Promise<void>> = [];
       const close = async () => {
