@@ -15,11 +15,11 @@
  * present anywhere in the file, and otherwise (OpenSSL `-nokeys` files)
  * take every certificate.
  */
-import { X509Certificate, createHmac, timingSafeEqual } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import * as asn1js from "asn1js";
 import type { CertBag} from "pkijs";
 import { AuthenticatedSafe, ContentInfo, EncryptedData, PFX, SafeContents, type Attribute, type SafeBag } from "pkijs";
-import { MAC_DIGESTS, MAX_KDF_ITERATIONS, PKCS12_KDF_PURPOSE, decryptWithPassword, pkcs12Kdf, pkcs12PasswordCandidates } from "../signers/password-based-encryption.js";
+import { checkPkcs12Mac, decryptWithPassword, octetStringBytes } from "../signers/password-based-encryption.js";
 
 export interface Pkcs12Certificate {
   certificate: X509Certificate;
@@ -68,40 +68,11 @@ function parsePfx(data: Uint8Array): PFX {
   return pfx;
 }
 
-function octetStringBytes(block: unknown, depth = 0): Buffer | undefined {
-  if (!(block instanceof asn1js.BaseBlock) || depth > 8) return undefined;
-  const valueBlock = block.valueBlock as { value?: unknown; valueHexView?: Uint8Array };
-  // X.690 §8.7.3: Java and Windows write constructed (BER) OCTET STRINGs.
-  if (Array.isArray(valueBlock.value) && block.idBlock.isConstructed) {
-    const parts: Buffer[] = [];
-    for (const part of valueBlock.value) {
-      const bytes = octetStringBytes(part, depth + 1);
-      if (bytes === undefined) return undefined;
-      parts.push(bytes);
-    }
-    return Buffer.concat(parts);
-  }
-  return valueBlock.valueHexView === undefined ? undefined : Buffer.from(valueBlock.valueHexView);
-}
-
-/** RFC 7292 §5 / Appendix B.4: the password integrity MAC. Files without MacData (Java 18+ password-less truststores) skip it. */
+/** RFC 7292 §5: the password integrity MAC (see checkPkcs12Mac). */
 function verifyMac(pfx: PFX, authSafe: Buffer, password: string): void {
-  const macData = pfx.macData;
-  if (macData === undefined) return;
-  const hash = MAC_DIGESTS[macData.mac.digestAlgorithm.algorithmId];
-  if (hash === undefined) throw new Pkcs12TruststoreError(`unsupported PKCS#12 MAC digest ${macData.mac.digestAlgorithm.algorithmId}`);
-  const iterations = macData.iterations ?? 1;
-  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_KDF_ITERATIONS) {
-    throw new Pkcs12TruststoreError(`PKCS#12 MAC iteration count ${String(iterations)} is not accepted`);
-  }
-  const expected = Buffer.from(macData.mac.digest.valueBlock.valueHexView);
-  const salt = Buffer.from(macData.macSalt.valueBlock.valueHexView);
-  for (const passwordBytes of pkcs12PasswordCandidates(password)) {
-    const key = pkcs12Kdf(hash, passwordBytes, salt, PKCS12_KDF_PURPOSE.mac, iterations, expected.length);
-    const actual = createHmac(hash, key).update(authSafe).digest();
-    if (actual.length === expected.length && timingSafeEqual(actual, expected)) return;
-  }
-  throw new Pkcs12TruststoreError("wrong truststore password (the PKCS#12 integrity check fails)");
+  const check = checkPkcs12Mac(pfx.macData, authSafe, password);
+  if (check.outcome === "unsupported") throw new Pkcs12TruststoreError(check.reason);
+  if (check.outcome === "wrong-password") throw new Pkcs12TruststoreError("wrong truststore password (the PKCS#12 integrity check fails)");
 }
 
 function attributeValue(attributes: readonly Attribute[] | undefined, type: string): unknown {

@@ -16,7 +16,7 @@
  * const signer = new SoftwareSigner(entry);
  * ```
  */
-import { X509Certificate, createHmac, createPrivateKey, timingSafeEqual, type KeyObject } from "node:crypto";
+import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import * as asn1js from "asn1js";
 import {
   AuthenticatedSafe,
@@ -34,14 +34,7 @@ import type { PasserelleError } from "../../errors/index.js";
 import { issuerChain, privateKeyMatchesCertificate } from "./certificate-chain.js";
 import type { KeyStoreEntry } from "./key-store-entry.js";
 import { keystoreInvalid, keystorePasswordIncorrect } from "./keystore-errors.js";
-import {
-  MAC_DIGESTS,
-  MAX_KDF_ITERATIONS,
-  PKCS12_KDF_PURPOSE,
-  decryptWithPassword,
-  pkcs12Kdf,
-  pkcs12PasswordCandidates,
-} from "./password-based-encryption.js";
+import { checkPkcs12Mac, decryptWithPassword, octetStringBytes } from "./password-based-encryption.js";
 
 export interface LoadPkcs12Options {
   /** The friendlyName of the key (or of its certificate) to use when the file holds several. */
@@ -56,8 +49,6 @@ const SAFE_CONTENTS_BAG = "1.2.840.113549.1.12.10.1.6";
 const X509_CERTIFICATE = "1.2.840.113549.1.9.22.1";
 const FRIENDLY_NAME = "1.2.840.113549.1.9.20";
 const LOCAL_KEY_ID = "1.2.840.113549.1.9.21";
-/** RFC 9579 PBMAC1, written by OpenSSL ≥ 3.4 on request. */
-const PBMAC1 = "1.2.840.113549.1.5.14";
 /** Nested SafeContents deeper than this are refused rather than recursed into. */
 const MAX_BAG_DEPTH = 4;
 
@@ -132,24 +123,11 @@ function authenticatedSafeBytes(pfx: PFX): Buffer {
  * A file without MacData (`-nomac`) is only checked by its decryption.
  */
 function verifyMac(pfx: PFX, authSafe: Buffer, password: string): void {
-  const macData = pfx.macData;
-  if (macData === undefined) return;
-  const digestOid = macData.mac.digestAlgorithm.algorithmId;
-  if (digestOid === PBMAC1) throw keystoreInvalid("unsupported_algorithm", "PKCS#12 PBMAC1 integrity (RFC 9579) is not supported");
-  const hash = MAC_DIGESTS[digestOid];
-  if (hash === undefined) throw keystoreInvalid("unsupported_algorithm", `Unsupported PKCS#12 MAC digest ${digestOid}`);
-  const expected = Buffer.from(macData.mac.digest.valueBlock.valueHexView);
-  const salt = Buffer.from(macData.macSalt.valueBlock.valueHexView);
-  const iterations = macData.iterations ?? 1;
-  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_KDF_ITERATIONS) {
-    throw keystoreInvalid("unsupported_algorithm", `PKCS#12 MAC iteration count ${String(iterations)} is not accepted`);
+  const check = checkPkcs12Mac(pfx.macData, authSafe, password);
+  if (check.outcome === "unsupported") throw keystoreInvalid("unsupported_algorithm", check.reason);
+  if (check.outcome === "wrong-password") {
+    throw keystorePasswordIncorrect("Wrong password for PKCS#12 file (its integrity check fails: wrong password, or an altered file)");
   }
-  for (const passwordBytes of pkcs12PasswordCandidates(password)) {
-    const key = pkcs12Kdf(hash, passwordBytes, salt, PKCS12_KDF_PURPOSE.mac, iterations, expected.length);
-    const actual = createHmac(hash, key).update(authSafe).digest();
-    if (actual.length === expected.length && timingSafeEqual(actual, expected)) return;
-  }
-  throw keystorePasswordIncorrect("Wrong password for PKCS#12 file (its integrity check fails: wrong password, or an altered file)");
 }
 
 async function readAuthenticatedSafe(bytes: Buffer, password: string): Promise<Contents> {
@@ -320,21 +298,3 @@ function localKeyIdOf(attributes: readonly Attribute[] | undefined): string | un
   return value instanceof asn1js.OctetString ? Buffer.from(value.valueBlock.valueHexView).toString("hex") : undefined;
 }
 
-/**
- * The bytes of an OCTET STRING, primitive or constructed (BER, as Java and
- * Windows write PKCS#12 files: X.690 §8.7.3); `undefined` if it is not one.
- */
-function octetStringBytes(block: unknown, depth = 0): Buffer | undefined {
-  if (!(block instanceof asn1js.BaseBlock) || depth > 8) return undefined;
-  const valueBlock = block.valueBlock as { value?: unknown; valueHexView?: Uint8Array };
-  if (Array.isArray(valueBlock.value) && block.idBlock.isConstructed) {
-    const parts: Buffer[] = [];
-    for (const part of valueBlock.value) {
-      const bytes = octetStringBytes(part, depth + 1);
-      if (bytes === undefined) return undefined;
-      parts.push(bytes);
-    }
-    return Buffer.concat(parts);
-  }
-  return valueBlock.valueHexView === undefined ? undefined : Buffer.from(valueBlock.valueHexView);
-}

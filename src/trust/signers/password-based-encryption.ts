@@ -5,10 +5,10 @@
  * and the PKCS#12 PBE schemes with their own key derivation (RFC 7292
  * Appendix B and C, what `-legacy` and older tools write).
  */
-import { createDecipheriv, createHash, pbkdf2 } from "node:crypto";
+import { createDecipheriv, createHash, createHmac, pbkdf2, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
 import * as asn1js from "asn1js";
-import { PBES2Params, PBKDF2Params, type AlgorithmIdentifier } from "pkijs";
+import { PBES2Params, PBKDF2Params, type AlgorithmIdentifier, type MacData } from "pkijs";
 import { PasserelleError } from "../../errors/index.js";
 import { keystoreInvalid } from "./keystore-errors.js";
 import { rc2CbcDecrypt } from "./rc2.js";
@@ -246,4 +246,55 @@ function nodeCbcDecrypt(cipherName: string, key: Buffer, iv: Buffer, ciphertext:
     if (code === "ERR_OSSL_BAD_DECRYPT" || code === "ERR_OSSL_WRONG_FINAL_BLOCK_LENGTH") return undefined;
     throw error;
   }
+}
+
+/**
+ * The bytes of an OCTET STRING, primitive or constructed: X.690 §8.7.3 —
+ * Java and Windows write constructed (BER) OCTET STRINGs in PKCS#12 files.
+ * Undefined for anything else (or nesting past a sane depth).
+ */
+export function octetStringBytes(block: unknown, depth = 0): Buffer | undefined {
+  if (!(block instanceof asn1js.BaseBlock) || depth > 8) return undefined;
+  const valueBlock = block.valueBlock as { value?: unknown; valueHexView?: Uint8Array };
+  if (Array.isArray(valueBlock.value) && block.idBlock.isConstructed) {
+    const parts: Buffer[] = [];
+    for (const part of valueBlock.value) {
+      const bytes = octetStringBytes(part, depth + 1);
+      if (bytes === undefined) return undefined;
+      parts.push(bytes);
+    }
+    return Buffer.concat(parts);
+  }
+  return valueBlock.valueHexView === undefined ? undefined : Buffer.from(valueBlock.valueHexView);
+}
+
+/** RFC 9579 PBMAC1, written by OpenSSL ≥ 3.4 on request. */
+const PBMAC1 = "1.2.840.113549.1.5.14";
+
+/** The outcome of a PKCS#12 integrity check; `unsupported` says why it could not run. */
+export type Pkcs12MacCheck = { outcome: "absent" | "valid" | "wrong-password" } | { outcome: "unsupported"; reason: string };
+
+/**
+ * RFC 7292 §5 / Appendix B.4: the password integrity MAC over the
+ * AuthenticatedSafe. A file without MacData (`-nomac`, Java 18+ password-less
+ * truststores) is `absent`: only its decryption checks the password then.
+ */
+export function checkPkcs12Mac(macData: MacData | undefined, authSafe: Buffer, password: string): Pkcs12MacCheck {
+  if (macData === undefined) return { outcome: "absent" };
+  const digestOid = macData.mac.digestAlgorithm.algorithmId;
+  if (digestOid === PBMAC1) return { outcome: "unsupported", reason: "PKCS#12 PBMAC1 integrity (RFC 9579) is not supported" };
+  const hash = MAC_DIGESTS[digestOid];
+  if (hash === undefined) return { outcome: "unsupported", reason: `Unsupported PKCS#12 MAC digest ${digestOid}` };
+  const iterations = macData.iterations ?? 1;
+  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_KDF_ITERATIONS) {
+    return { outcome: "unsupported", reason: `PKCS#12 MAC iteration count ${String(iterations)} is not accepted` };
+  }
+  const expected = Buffer.from(macData.mac.digest.valueBlock.valueHexView);
+  const salt = Buffer.from(macData.macSalt.valueBlock.valueHexView);
+  for (const passwordBytes of pkcs12PasswordCandidates(password)) {
+    const key = pkcs12Kdf(hash, passwordBytes, salt, PKCS12_KDF_PURPOSE.mac, iterations, expected.length);
+    const actual = createHmac(hash, key).update(authSafe).digest();
+    if (actual.length === expected.length && timingSafeEqual(actual, expected)) return { outcome: "valid" };
+  }
+  return { outcome: "wrong-password" };
 }
