@@ -136,7 +136,8 @@ async function sandboxOnly(): Promise<void> {
   const config = loadOrExit();
   const { builtInSimulators, reportFailureToParent, reportToParent, SANDBOX_CHILD_ENV, startSandbox } = await import("./sandbox/index.js");
   const underGateway = process.env[SANDBOX_CHILD_ENV] === "1" && process.send !== undefined;
-  const logger = createLogger({ level: config.effectiveLogLevel, ...(underGateway ? { name: "passerelle-sandbox" } : {}) });
+  // Under a gateway, both processes write to the same stdout: whole lines, one write each (see LoggerSettings.sync).
+  const logger = createLogger({ level: config.effectiveLogLevel, ...(underGateway ? { name: "passerelle-sandbox", sync: true } : {}) });
   let sandbox;
   try {
     sandbox = await startSandbox({ dataDir: config.dataDir, simulators: builtInSimulators(), host: config.sandboxHost, logger });
