@@ -13,6 +13,7 @@ import type { Vault } from "../vault/types.js";
 import type { UpstreamRegistry } from "../gateway/upstreams.js";
 import { makeAuthenticateCaller } from "./auth/authenticate.js";
 import type { CallerDirectory } from "./auth/callers.js";
+import { lazySerializerFactory } from "./lazy-serializers.js";
 import { registerOpenApi } from "./openapi.js";
 import { PROBLEM_CONTENT_TYPE, sendProblem, toPasserelleError } from "./problem.js";
 import { auditRoutes } from "./routes/audit.js";
@@ -70,6 +71,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true } },
     clientErrorHandler: writeClientErrorProblem,
+    schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory() } },
   };
   if (deps.https) (options as { https: unknown }).https = deps.https;
   const app = Fastify(options) as unknown as FastifyInstance;

@@ -52,6 +52,15 @@ export const SANDBOX_KMS_TRUSTSTORE_ALIASES = {
 export const SANDBOX_GENERIC_KEYSTORE_FILE = "keystore-sandbox.p12";
 export const SANDBOX_KMS_TRUSTSTORE_FILE = "truststore-sandbox.p12";
 
+/**
+ * PBKDF2 and MAC iterations of the sandbox files: OpenSSL 3's `pkcs12
+ * -export` default. They are rewritten with a fresh random password at each
+ * start and read back three times (KMS client, KMS trust, mySecu signer), so
+ * the writer's stronger default (10 000) would cost the sandbox's start-up
+ * a tenth of a second for files that protect nothing lasting.
+ */
+const SANDBOX_PKCS12_ITERATIONS = 2048;
+
 export interface SandboxEconnectorKeystoreOptions {
   /** Password of both files (`GENERIC_KEYSTORE_PWD`, and the truststore's). */
   password: string;
@@ -107,6 +116,7 @@ export async function sandboxEconnectorKeystores(
       chain: [...identity.chainPem.map((pem) => new X509Certificate(pem)), root],
       alias: GENERIC_KEYSTORE_ALIAS,
       password: options.password,
+      iterations: SANDBOX_PKCS12_ITERATIONS,
     }),
     encodePkcs12TrustStore({
       entries: [
@@ -115,6 +125,7 @@ export async function sandboxEconnectorKeystores(
         { alias: SANDBOX_KMS_TRUSTSTORE_ALIASES.rootSigningCa, certificate: root },
       ],
       password: options.password,
+      iterations: SANDBOX_PKCS12_ITERATIONS,
     }),
   ]);
   return { genericKeystore, kmsTruststore, aliases: SANDBOX_KMS_TRUSTSTORE_ALIASES, identity };
