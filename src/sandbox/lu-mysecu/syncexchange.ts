@@ -14,7 +14,7 @@
 import { createHash, type X509Certificate } from "node:crypto";
 import type { Element } from "@xmldom/xmldom";
 import { PasserelleError } from "../../errors/index.js";
-import { verifyPdfSignatures, type PdfSignatureReport } from "../../protocols/pades/index.js";
+import type { PdfSignatureReport } from "../../protocols/pades/index.js";
 import { childElements } from "../../protocols/xml/index.js";
 import { verifyTimestampToken } from "../../protocols/tsp/index.js";
 import { validateChain } from "../../trust/certificates/index.js";
@@ -141,6 +141,8 @@ function readDepositRequest(payload: Element, maxDocumentBytes: number): Deposit
 async function verifyDocumentSignature(deposit: DepositRequest, settings: SyncExchangeSettings, at: Date): Promise<string> {
   let reports: PdfSignatureReport[];
   try {
+    // Loaded on the first deposit: the PDF stack is no part of the sandbox's start-up.
+    const { verifyPdfSignatures } = await import("../../protocols/pades/index.js");
     reports = await verifyPdfSignatures(deposit.content, {
       verifyChain: async (chain) => {
         const [leaf, ...intermediates] = chain;
