@@ -7,9 +7,9 @@
  * connectors, the national TSAs) defaults to SHA-256.
  */
 import { constants, type KeyObject, type VerifyKeyObjectInput, type VerifyPublicKeyInput } from "node:crypto";
-import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
 import type { SignatureAlgorithm, Signer } from "../../trust/signer.js";
+import { TAG, encodeOid, encodeTlv } from "./der.js";
 import { CmsError } from "./errors.js";
 import { DIGEST_OID, SIGNATURE_OID } from "./oids.js";
 
@@ -34,8 +34,8 @@ export function assertDigestAlgorithm(value: unknown): asserts value is DigestAl
  * RFC 5754 §2: digest AlgorithmIdentifiers are written with absent parameters
  * (implementations must accept NULL too, which is why parsing ignores them).
  */
-export function digestAlgorithmIdentifier(digest: DigestAlgorithm): pkijs.AlgorithmIdentifier {
-  return new pkijs.AlgorithmIdentifier({ algorithmId: DIGEST_OID[digest] });
+export function digestAlgorithmIdentifier(digest: DigestAlgorithm): Buffer {
+  return encodeTlv(TAG.SEQUENCE, encodeOid(DIGEST_OID[digest]));
 }
 
 export function digestAlgorithmFromOid(oid: string): DigestAlgorithm | undefined {
@@ -45,8 +45,8 @@ export function digestAlgorithmFromOid(oid: string): DigestAlgorithm | undefined
 /** What we sign with, for a digest and a kind of key. */
 interface SigningChoice {
   algorithm: SignatureAlgorithm;
-  /** The SignerInfo.signatureAlgorithm. */
-  identifier: () => pkijs.AlgorithmIdentifier;
+  /** The SignerInfo.signatureAlgorithm, DER. */
+  identifier: () => Buffer;
 }
 
 /**
@@ -74,14 +74,17 @@ const SIGNING_CHOICES: Readonly<Record<"RSA" | "EC", Partial<Record<DigestAlgori
   EC: {
     "SHA-256": {
       algorithm: "ECDSA-P256-SHA256",
-      identifier: () => new pkijs.AlgorithmIdentifier({ algorithmId: SIGNATURE_OID.ecdsaWithSha256 }),
+      identifier: () => encodeTlv(TAG.SEQUENCE, encodeOid(SIGNATURE_OID.ecdsaWithSha256)),
     },
   },
 };
 
-function rsaIdentifier(oid: string): pkijs.AlgorithmIdentifier {
-  return new pkijs.AlgorithmIdentifier({ algorithmId: oid, algorithmParams: new asn1js.Null() });
+function rsaIdentifier(oid: string): Buffer {
+  return encodeTlv(TAG.SEQUENCE, encodeOid(oid), NULL);
 }
+
+/** DER NULL (X.690 §8.8). */
+const NULL = Buffer.from([0x05, 0x00]);
 
 /**
  * The signature algorithm to ask `signer` for. Throws TypeError when the
@@ -90,7 +93,7 @@ function rsaIdentifier(oid: string): pkijs.AlgorithmIdentifier {
 export function chooseSigningAlgorithm(
   signer: Signer,
   digest: DigestAlgorithm,
-): { algorithm: SignatureAlgorithm; identifier: pkijs.AlgorithmIdentifier } {
+): { algorithm: SignatureAlgorithm; identifier: Buffer } {
   const choice = SIGNING_CHOICES[signer.keyType]?.[digest];
   if (choice === undefined || !signer.algorithms.includes(choice.algorithm)) {
     throw new TypeError(

@@ -5,6 +5,7 @@
 import { createHash, type X509Certificate } from "node:crypto";
 import * as asn1js from "asn1js";
 import { NODE_DIGEST_NAME, type DigestAlgorithm } from "./algorithms.js";
+import { readBer } from "./ber-reader.js";
 import { TAG, decodeBer, encodeOid, encodeTlv, readChildren, readTlv, sortSetOf } from "./der.js";
 import { ATTRIBUTE_OID, DIGEST_OID } from "./oids.js";
 
@@ -31,7 +32,7 @@ export function assertAttribute(attribute: CmsAttribute, where: string): void {
     throw new TypeError(`${where}: attribute ${attribute.type} needs at least one value`);
   }
   for (const value of attribute.values) {
-    if (!(value instanceof Uint8Array) || decodeBer(value) === undefined) {
+    if (!(value instanceof Uint8Array) || readBer(value) === undefined) {
       throw new TypeError(`${where}: each value of attribute ${attribute.type} must be one DER element`);
     }
   }

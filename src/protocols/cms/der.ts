@@ -129,10 +129,45 @@ export function sortSetOf<T extends Uint8Array>(encodings: readonly T[]): T[] {
   });
 }
 
-/** DER of an OBJECT IDENTIFIER. */
+/**
+ * DER of an OBJECT IDENTIFIER (X.690 §8.19) from its dotted form; arcs of any
+ * size. Throws TypeError for what is not a dotted OID (a caller mistake:
+ * every OID written here is a constant or was checked before).
+ */
 export function encodeOid(oid: string): Buffer {
-  return Buffer.from(new asn1js.ObjectIdentifier({ value: oid }).toBER(false));
+  if (!DOTTED_OID.test(oid)) throw new TypeError(`Not a dotted OID: ${oid}`);
+  const [first = "0", second = "0", ...rest] = oid.split(".");
+  // §8.19.4: the first two arcs share one subidentifier, 40 × first + second (second < 40 unless first is 2).
+  if (first !== "2" && (second.length > 2 || Number(second) > 39)) throw new TypeError(`Not a valid OID: ${oid}`);
+  const octets: number[] = [];
+  pushSubidentifier(octets, first === "2" ? arcValue(second, 80) : Number(first) * 40 + Number(second));
+  for (const arc of rest) pushSubidentifier(octets, arcValue(arc, 0));
+  return encodeTlv(TAG.OID, Buffer.from(octets));
 }
+
+/** An arc plus `offset`: a number while exact (15 digits and fewer), a bigint beyond (a 2.25.<UUID> arc). */
+function arcValue(digits: string, offset: number): number | bigint {
+  return digits.length <= 15 ? Number(digits) + offset : BigInt(digits) + BigInt(offset);
+}
+
+/** §8.19.2: base 128, most significant group first, the high bit set on every octet but the last. */
+function pushSubidentifier(octets: number[], value: number | bigint): void {
+  const groups: number[] = [];
+  if (typeof value === "number") {
+    for (let rest = value; ; rest = Math.floor(rest / 128)) {
+      groups.push(rest % 128);
+      if (rest < 128) break;
+    }
+  } else {
+    for (let rest = value; ; rest >>= 7n) {
+      groups.push(Number(rest & 0x7fn));
+      if (rest < 128n) break;
+    }
+  }
+  for (let i = groups.length - 1; i >= 0; i--) octets.push((groups[i] as number) | (i > 0 ? 0x80 : 0));
+}
+
+const DOTTED_OID = /^[0-2](\.(0|[1-9]\d*))+$/;
 
 export const TAG = {
   INTEGER: 0x02,

@@ -5,9 +5,12 @@
  * The signature is computed here, not by pkijs: pkijs signs with a WebCrypto
  * CryptoKey, and a card or KMS key is not one. We encode the signed
  * attributes ourselves (DER SET OF, RFC 5652 §5.4), hand those bytes to
- * `signer.sign()`, and use pkijs only to lay out the structure around the
- * result; a final check makes sure the bytes in the output are the bytes
- * that were signed.
+ * `signer.sign()`, and write the structure around the result with the DER
+ * writer of ./der.ts — the certificates and the time-stamp token as the
+ * bytes they came in, never re-encoded; a final check makes sure the bytes
+ * in the output are the bytes that were signed. (Building it as pkijs
+ * objects and serialising them cost milliseconds per signature, mostly in
+ * re-decoding the token and the certificates.)
  *
  * @example
  * ```ts
@@ -15,8 +18,6 @@
  * ```
  */
 import { createHash, verify as verifySignature, type X509Certificate } from "node:crypto";
-import * as asn1js from "asn1js";
-import * as pkijs from "pkijs";
 import type { SignatureAlgorithm, Signer } from "../../trust/signer.js";
 import {
   NODE_DIGEST_NAME,
@@ -29,6 +30,7 @@ import {
 import {
   assertAttribute,
   contentTypeAttribute,
+  encodeAttribute,
   encodeAttributeSet,
   issuerAndSerialNumberOf,
   messageDigestAttribute,
@@ -36,7 +38,8 @@ import {
   signingTimeAttribute,
   type CmsAttribute,
 } from "./attributes.js";
-import { TAG, decodeBer, encodeTlv, readChildren, readTlv, rewrap } from "./der.js";
+import { readBer } from "./ber-reader.js";
+import { TAG, encodeOid, encodeTlv } from "./der.js";
 import { ATTRIBUTE_OID, CMS_OID } from "./oids.js";
 import { locateSignerInfo } from "./signer-info-location.js";
 
@@ -109,7 +112,7 @@ export async function createSignedDataDetailed(options: CreateSignedDataOptions)
   const unsigned = [...(options.unsignedAttributes ?? [])];
   if (options.signatureTimestamp !== undefined) {
     const token = await options.signatureTimestamp(Buffer.from(signatureValue));
-    if (!(token instanceof Uint8Array) || decodeBer(token) === undefined) {
+    if (!(token instanceof Uint8Array) || readBer(token) === undefined) {
       throw new TypeError("signatureTimestamp must resolve to a DER TimeStampToken");
     }
     unsigned.push({ type: ATTRIBUTE_OID.signatureTimeStampToken, values: [token] });
@@ -198,6 +201,7 @@ async function prepareSignerInfo(options: CreateSignedDataOptions): Promise<Prep
   const now = options.now ?? (() => new Date());
   const time = signingTime === undefined ? now() : signingTime;
   const withEss = attributeOptions.signingCertificateV2 !== false;
+  const digestIdentifier = digestAlgorithmIdentifier(digestAlgorithm);
 
   return {
     algorithm,
@@ -213,70 +217,42 @@ async function prepareSignerInfo(options: CreateSignedDataOptions): Promise<Prep
       ];
     },
     assemble(signedAttributesDer, signatureValue, unsignedAttributes, attachedContent) {
-      const signedSet = decodeBer(signedAttributesDer) as asn1js.Set;
-      const signerInfo = new pkijs.SignerInfo({
+      const signerInfo = encodeTlv(
+        TAG.SEQUENCE,
         // RFC 5652 §5.3: version 1 with issuerAndSerialNumber, the identifier every verifier supports.
-        version: 1,
-        sid: new pkijs.IssuerAndSerialNumber({ schema: decodeBer(encodeTlv(TAG.SEQUENCE, issuer, serialNumber)) }),
-        digestAlgorithm: digestAlgorithmIdentifier(digestAlgorithm),
-        signedAttrs: new pkijs.SignedAndUnsignedAttributes({
-          type: 0,
-          attributes: signedSet.valueBlock.value.map((block) => new pkijs.Attribute({ schema: block })),
-        }),
-        signatureAlgorithm: identifier,
-        signature: new asn1js.OctetString({ valueHex: signatureValue }),
-        ...(unsignedAttributes.length === 0
-          ? {}
-          : {
-              unsignedAttrs: new pkijs.SignedAndUnsignedAttributes({
-                type: 1,
-                attributes: unsignedAttributes.map(
-                  (attribute) =>
-                    new pkijs.Attribute({
-                      type: attribute.type,
-                      values: attribute.values.map((value) => decodeBer(value) as asn1js.AsnType),
-                    }),
-                ),
-              }),
-            }),
-      });
-      const encapContentInfo = new pkijs.EncapsulatedContentInfo({ eContentType: contentType });
-      if (attachedContent !== undefined) {
-        // Assigned after construction: pkijs' constructor would split it into a constructed (BER-only) OCTET STRING.
-        encapContentInfo.eContent = new asn1js.OctetString({ valueHex: Buffer.concat(attachedContent) });
-      }
-      const signedData = new pkijs.SignedData({
-        version: 1,
-        digestAlgorithms: [digestAlgorithmIdentifier(digestAlgorithm)],
+        VERSION_1,
+        encodeTlv(TAG.SEQUENCE, issuer, serialNumber),
+        digestIdentifier,
+        // signedAttrs [0] IMPLICIT: the signed SET OF's content under the context tag, byte for byte.
+        Buffer.concat([Buffer.from([TAG.CONTEXT_0]), signedAttributesDer.subarray(1)]),
+        identifier,
+        encodeTlv(TAG.OCTET_STRING, signatureValue),
+        ...(unsignedAttributes.length === 0 ? [] : [encodeTlv(TAG.CONTEXT_1, ...unsignedAttributes.map(encodeAttribute))]),
+      );
+      const encapContentInfo = encodeTlv(
+        TAG.SEQUENCE,
+        encodeOid(contentType),
+        ...(attachedContent === undefined ? [] : [encodeTlv(TAG.CONTEXT_0, encodeTlv(TAG.OCTET_STRING, ...attachedContent))]),
+      );
+      // certificates [0] IMPLICIT CertificateSet, from the certificates' own bytes: a certificate's hash is in the
+      // ESS attribute, so it must travel exactly as issued. The signer's certificate first, then its issuers.
+      const certificateSet = encodeTlv(TAG.CONTEXT_0, ...certificates.map((certificate) => certificate.raw));
+      const signedData = encodeTlv(
+        TAG.SEQUENCE,
+        // RFC 5652 §5.1: version 1 for id-data content with version 1 SignerInfos and plain certificates, 3 otherwise.
+        contentType === CMS_OID.data ? VERSION_1 : VERSION_3,
+        encodeTlv(TAG.SET, digestIdentifier),
         encapContentInfo,
-        signerInfos: [signerInfo],
-      });
-      const contentInfo = new pkijs.ContentInfo({ contentType: CMS_OID.signedData, content: signedData.toSchema(true) });
-      return withCertificates(Buffer.from(contentInfo.toSchema().toBER(false)), certificates);
+        certificateSet,
+        encodeTlv(TAG.SET, signerInfo),
+      );
+      return encodeTlv(TAG.SEQUENCE, encodeOid(CMS_OID.signedData), encodeTlv(TAG.CONTEXT_0, signedData));
     },
   };
 }
 
-/**
- * Inserts `certificates [0] IMPLICIT CertificateSet` after encapContentInfo
- * (RFC 5652 §5.1), from the certificates' own bytes: a certificate's hash is
- * in the ESS attribute, so it must travel exactly as issued (and parsing it
- * with pkijs only to re-encode it costs milliseconds per certificate). The
- * signer's certificate comes first, then its issuers, as every CMS producer
- * lays them out.
- */
-function withCertificates(contentInfoDer: Buffer, certificates: readonly X509Certificate[]): Buffer {
-  const contentInfo = readTlv(contentInfoDer, 0);
-  const explicit = contentInfo ? readChildren(contentInfoDer, contentInfo)?.[1] : undefined;
-  const signedData = explicit ? readChildren(contentInfoDer, explicit)?.[0] : undefined;
-  const encapContentInfo = signedData ? readChildren(contentInfoDer, signedData)?.[2] : undefined;
-  if (contentInfo === undefined || explicit === undefined || signedData === undefined || encapContentInfo === undefined) {
-    throw new Error("unreachable: pkijs produced a SignedData that does not parse");
-  }
-  const certificateSet = encodeTlv(TAG.CONTEXT_0, ...certificates.map((certificate) => certificate.raw));
-  const replacement = Buffer.concat([contentInfoDer.subarray(encapContentInfo.start, encapContentInfo.end), certificateSet]);
-  return rewrap(contentInfoDer, [contentInfo, explicit, signedData], encapContentInfo, replacement);
-}
+const VERSION_1 = Buffer.from([TAG.INTEGER, 0x01, 0x01]);
+const VERSION_3 = Buffer.from([TAG.INTEGER, 0x01, 0x03]);
 
 function contentChunks(content: unknown): readonly Uint8Array[] {
   if (content instanceof Uint8Array) return [content];

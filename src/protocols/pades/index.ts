@@ -4,6 +4,7 @@
  * signature of a PDF.
  */
 export { signPdf, type SignPdfOptions } from "./sign-pdf.js";
+export { SignablePdf } from "./signable-pdf.js";
 export {
   verifyPdfSignatures,
   type PdfSignatureProblem,

@@ -37,6 +37,14 @@ export async function loadPdf(input: Uint8Array): Promise<LoadedPdf> {
   } catch (cause) {
     throw invalidPdf("The PDF could not be parsed", cause);
   }
+  return checkLoaded(bytes, document);
+}
+
+/**
+ * The checks `loadPdf` makes once the file is parsed, for a document already
+ * in memory whose bytes are `bytes` (see ./signable-pdf.ts).
+ */
+export function checkLoaded(bytes: Buffer, document: PDFDocument): LoadedPdf {
   const context = document.context;
   // ISO 32000-1 §7.6: an encrypted file's strings are encrypted too; new objects would need the file key.
   if (context.trailerInfo.Encrypt !== undefined) throw encryptedPdf();

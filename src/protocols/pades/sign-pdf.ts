@@ -34,6 +34,7 @@ import type { Signer } from "../../trust/signer.js";
 import { writeIncrementalUpdate, type UpdatedObject } from "./incremental-update.js";
 import { pdfDateString, pdfTextString } from "./pdf-text.js";
 import { firstPageRef, formFields, loadPdf, readLastCrossReference, type LoadedPdf } from "./pdf-structure.js";
+import { SignablePdf } from "./signable-pdf.js";
 
 export interface SignPdfOptions {
   signer: Signer;
@@ -65,10 +66,14 @@ const SIG_FLAGS = 3;
 const WIDGET_FLAGS = 132;
 const BYTE_RANGE_PLACEHOLDER = "0 0000000000 0000000000 0000000000";
 
-/** Signs `pdf` (PAdES B-B, or B-T with `timestamp`) and returns the signed document. */
-export async function signPdf(pdf: Uint8Array, options: SignPdfOptions): Promise<Buffer> {
+/**
+ * Signs `pdf` (PAdES B-B, or B-T with `timestamp`) and returns the signed
+ * document. `pdf` is the file, or a `SignablePdf` its producer has just
+ * written (then it is not parsed again).
+ */
+export async function signPdf(pdf: Uint8Array | SignablePdf, options: SignPdfOptions): Promise<Buffer> {
   const digestAlgorithm = checkOptions(options);
-  const loaded = await loadPdf(pdf);
+  const loaded = pdf instanceof SignablePdf ? (pdf.takeLoaded() ?? (await loadPdf(pdf.bytes))) : await loadPdf(pdf);
   assertChangesAllowed(loaded);
   const previousXref = readLastCrossReference(loaded.bytes);
   const fieldName = chooseFieldName(loaded, options.fieldName);

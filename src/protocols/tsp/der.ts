@@ -1,8 +1,9 @@
 /**
  * Small DER helpers shared by the RFC 3161 requester, verifier and responder:
- * bounded decoding of untrusted input, INTEGER ↔ bigint, and a DER writer.
+ * the OIDs, bytes → bigint, and a DER writer. Reading is the BER reader's
+ * (../cms/ber-reader.ts).
  */
-import * as asn1js from "asn1js";
+import { encodeOid } from "../cms/der.js";
 
 /** Object identifiers used by RFC 3161, RFC 5652 and RFC 5035. */
 export const OID = {
@@ -26,65 +27,18 @@ export const OID = {
   sha1: "1.3.14.3.2.26",
 } as const;
 
-/**
- * Decodes exactly one DER/BER element filling `bytes`, or returns undefined
- * (bad encoding, trailing bytes). The limits keep hostile input from making
- * the parser walk deep or wide structures.
- */
-export function decodeDer(bytes: Uint8Array): asn1js.AsnType | undefined {
-  if (bytes.length === 0) return undefined;
-  let decoded: ReturnType<typeof asn1js.fromBER>;
-  try {
-    decoded = asn1js.fromBER(bytes, { maxDepth: 40, maxNodes: 20_000, maxContentLength: bytes.length });
-  } catch {
-    return undefined;
-  }
-  if (decoded.offset !== bytes.length || decoded.result.error !== "") return undefined;
-  return decoded.result;
-}
-
-/** A non-negative INTEGER for a bigint (DER: minimal, leading 0x00 when the high bit is set). */
-export function integerFromBigInt(value: bigint): asn1js.Integer {
-  if (value < 0n) throw new TypeError("Only non-negative integers are encoded here");
-  return asn1js.Integer.fromBigInt(value);
-}
-
-/** Upper-case hexadecimal of an INTEGER's two's-complement bytes, as `node:crypto` prints certificate serials. */
-export function integerHex(value: asn1js.Integer): string {
-  return Buffer.from(value.valueBlock.valueHexView).toString("hex").toUpperCase();
-}
-
 /** Unsigned big-endian bytes → bigint. */
 export function bigIntFromBytes(bytes: Uint8Array): bigint {
   return bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes).toString("hex")}`);
 }
 
-/**
- * The dotted form of an OBJECT IDENTIFIER (X.690 §8.19), with arcs of any
- * size: asn1js prints arcs above 2^53 (a `2.25.<UUID>` OID) in its own
- * non-dotted notation, which would never compare equal to a configured policy.
- */
-export function objectIdentifierText(value: asn1js.ObjectIdentifier): string {
-  const tlv = value.valueBeforeDecodeView.length > 0 ? value.valueBeforeDecodeView : new Uint8Array(value.toBER());
-  const lengthByte = tlv[1] ?? 0;
-  const bytes = tlv.subarray(2 + (lengthByte & 0x80 ? lengthByte & 0x7f : 0));
-  const arcs: bigint[] = [];
-  let current = 0n;
-  for (const byte of bytes) {
-    current = (current << 7n) | BigInt(byte & 0x7f);
-    if ((byte & 0x80) === 0) {
-      arcs.push(current);
-      current = 0n;
-    }
-  }
-  const [first = 0n, ...rest] = arcs;
-  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
-  return [...head, ...rest].join(".");
-}
-
-/** The exact bytes an element was decoded from (signatures and certificate hashes cover these, not a re-encoding). */
-export function encodedBytes(element: asn1js.AsnType): Buffer {
-  return Buffer.from(element.valueBeforeDecodeView);
+/** The content octets of a non-negative INTEGER (X.690 §8.3: minimal, a leading 0x00 when the high bit is set). */
+function integerContent(value: bigint): Buffer {
+  if (value < 0n) throw new TypeError("Only non-negative integers are encoded here");
+  let hex = value.toString(16);
+  if (hex.length % 2 === 1) hex = `0${hex}`;
+  const bytes = Buffer.from(hex, "hex");
+  return (bytes[0] as number) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
 }
 
 /** DER length octets (X.690 §8.1.3, definite form, minimal). */
@@ -120,11 +74,15 @@ export const der = {
   octetString(bytes: Uint8Array): Buffer {
     return der.tlv(0x04, bytes);
   },
+  /** A non-negative INTEGER. */
   integer(value: bigint): Buffer {
-    return Buffer.from(integerFromBigInt(value).toBER());
+    return der.tlv(0x02, integerContent(value));
   },
   oid(dotted: string): Buffer {
-    return Buffer.from(new asn1js.ObjectIdentifier({ value: dotted }).toBER());
+    return encodeOid(dotted);
+  },
+  boolean(value: boolean): Buffer {
+    return Buffer.from([0x01, 0x01, value ? 0xff : 0x00]);
   },
   null(): Buffer {
     return Buffer.from([0x05, 0x00]);

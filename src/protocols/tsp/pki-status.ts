@@ -3,7 +3,7 @@
  * DER named-bit-string encoding of the failure bits (X.690 §11.2.2: trailing
  * zero bits removed).
  */
-import type * as asn1js from "asn1js";
+import type { BerElement } from "../cms/ber-reader.js";
 
 export const PKI_STATUS_NAMES = [
   "granted",
@@ -56,10 +56,16 @@ export function encodeFailureInfo(failures: readonly PkiFailureInfo[]): Buffer {
   return Buffer.concat([Buffer.from([0x03, bytes.length + 1, unusedBits]), bytes]);
 }
 
-/** The failure names set in a PKIFailureInfo; bits RFC 3161 does not name are reported as `bit<N>`. */
-export function decodeFailureInfo(bitString: asn1js.BitString): PkiFailureInfoName[] {
-  const bytes = bitString.valueBlock.valueHexView;
-  const unused = bitString.valueBlock.unusedBits;
+/**
+ * The failure names set in a PKIFailureInfo BIT STRING (X.690 §8.6: the first
+ * content octet counts the unused bits); bits RFC 3161 does not name are
+ * reported as `bit<N>`. Undefined when the element is not a primitive BIT STRING.
+ */
+export function decodeFailureInfo(bitString: BerElement): PkiFailureInfoName[] | undefined {
+  if (bitString.constructed || bitString.contentEnd === bitString.contentStart) return undefined;
+  const unused = bitString.bytes[bitString.contentStart] as number;
+  const bytes = bitString.bytes.subarray(bitString.contentStart + 1, bitString.contentEnd);
+  if (unused > 7 || (bytes.length === 0 && unused !== 0)) return undefined;
   const names = new Map<number, PkiFailureInfo>(
     Object.entries(PKI_FAILURE_INFO_BITS).map(([name, bit]) => [bit, name as PkiFailureInfo]),
   );

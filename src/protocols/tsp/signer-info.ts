@@ -12,12 +12,13 @@
  * attribute or the ESS binding.
  */
 import { constants, createHash, verify as verifySignature, type KeyObject } from "node:crypto";
-import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
+import { UNIVERSAL, contentOf, encodingOf, isContext, isUniversal, oidText, readBer, stringContent, type BerElement } from "../cms/ber-reader.js";
+import { sameName } from "./certificate-fields.js";
 import { OID } from "./der.js";
 import { TimestampError } from "./errors.js";
 import { TIMESTAMP_HASH_ALGORITHMS, describeHashOid, hashAlgorithmByOid, type HashAlgorithmInfo } from "./hash-algorithms.js";
-import type { DecodedCertificate } from "./timestamp-token.js";
+import type { DecodedAlgorithm, DecodedAttribute, DecodedCertificate, DecodedSignerInfo } from "./timestamp-token.js";
 
 const RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
 const RSASSA_PSS = "1.2.840.113549.1.1.10";
@@ -41,34 +42,26 @@ function unsupported(detail: string): TimestampError {
   return new TimestampError({ reason: "unsupported-algorithm", detail });
 }
 
-function bytesOf(value: { valueBlock: { valueHexView: Uint8Array } }): Buffer {
-  return Buffer.from(value.valueBlock.valueHexView);
-}
-
 /** The certificate that `signerInfo.sid` designates among `candidates` (RFC 5652 §5.3). */
 export function findSignerCertificate(
-  signerInfo: pkijs.SignerInfo,
+  signerInfo: DecodedSignerInfo,
   candidates: readonly DecodedCertificate[],
 ): DecodedCertificate | undefined {
-  const sid: unknown = signerInfo.sid;
-  if (sid instanceof pkijs.IssuerAndSerialNumber) {
-    return candidates.find(
-      ({ asn1 }) => asn1.issuer.isEqual(sid.issuer) && asn1.serialNumber.isEqual(sid.serialNumber),
-    );
-  }
-  // subjectKeyIdentifier [0] IMPLICIT OCTET STRING
-  if (sid instanceof asn1js.BaseBlock && sid.idBlock.tagClass === 3 && sid.idBlock.tagNumber === 0) {
-    const keyId = Buffer.from(sid.valueBlock.valueHexView);
-    return candidates.find(({ asn1 }) => {
-      const extension = asn1.extensions?.find((candidate) => candidate.extnID === OID.subjectKeyIdentifier);
-      return extension?.parsedValue instanceof asn1js.OctetString && bytesOf(extension.parsedValue).equals(keyId);
+  const { sid } = signerInfo;
+  if ("subjectKeyIdentifier" in sid) {
+    return candidates.find(({ fields }) => {
+      const extension = fields.extensions.find((candidate) => candidate.oid === OID.subjectKeyIdentifier);
+      // SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING (RFC 5280 §4.2.1.2), encoded inside extnValue.
+      const value = extension === undefined ? undefined : readBer(extension.value);
+      return isUniversal(value, UNIVERSAL.OCTET_STRING) && stringContent(value)?.equals(sid.subjectKeyIdentifier) === true;
     });
   }
-  return undefined;
+  const serialMatches = candidates.filter(({ fields }) => fields.serialNumber.equals(sid.serialNumber));
+  return serialMatches.find(({ fields }) => sameName(fields.issuer, sid.issuer));
 }
 
 /** The single value of a signed attribute; throws `bad-signature` if it is absent or repeated. */
-function singleAttributeValue(attributes: readonly pkijs.Attribute[], type: string, name: string): unknown {
+function singleAttributeValue(attributes: readonly DecodedAttribute[], type: string, name: string): BerElement {
   const matching = attributes.filter((attribute) => attribute.type === type);
   if (matching.length === 0) throw badSignature(`The token's signed attributes lack ${name}`);
   const [attribute] = matching;
@@ -76,40 +69,38 @@ function singleAttributeValue(attributes: readonly pkijs.Attribute[], type: stri
   if (matching.length > 1 || attribute === undefined || attribute.values.length !== 1) {
     throw badSignature(`The token's ${name} attribute must appear once with one value`);
   }
-  return attribute.values[0];
+  return attribute.values[0] as BerElement;
 }
 
 /**
  * Checks the content-type and message-digest attributes against the TSTInfo,
  * then the signature with `publicKey`. Throws a `TimestampError`.
  */
-export function verifySignerInfo(signerInfo: pkijs.SignerInfo, eContent: Buffer, publicKey: KeyObject): void {
-  const digestAlgorithm = hashAlgorithmByOid(signerInfo.digestAlgorithm.algorithmId);
+export function verifySignerInfo(signerInfo: DecodedSignerInfo, eContent: Buffer, publicKey: KeyObject): void {
+  const digestAlgorithm = hashAlgorithmByOid(signerInfo.digestAlgorithm.oid);
   if (digestAlgorithm === undefined) {
-    throw unsupported(`The token is signed with digest ${describeHashOid(signerInfo.digestAlgorithm.algorithmId)}, not SHA-256/384/512`);
+    throw unsupported(`The token is signed with digest ${describeHashOid(signerInfo.digestAlgorithm.oid)}, not SHA-256/384/512`);
   }
-  const signedAttrs = signerInfo.signedAttrs;
+  const attributes = signerInfo.signedAttributes;
+  const signedBytes = signerInfo.signedAttributesDer;
   // RFC 3161 §2.4.1 requires the ESS attribute, so signed attributes are never absent in a token.
-  if (signedAttrs === undefined || signedAttrs.attributes.length === 0) throw badSignature("The token has no signed attributes");
-  const attributes = signedAttrs.attributes;
+  if (attributes === undefined || signedBytes === undefined || attributes.length === 0) throw badSignature("The token has no signed attributes");
 
   const contentType = singleAttributeValue(attributes, OID.contentTypeAttribute, "content-type");
-  if (!(contentType instanceof asn1js.ObjectIdentifier) || contentType.valueBlock.toString() !== OID.tstInfo) {
+  if (!isUniversal(contentType, UNIVERSAL.OID) || oidText(contentType) !== OID.tstInfo) {
     throw badSignature("The token's content-type attribute is not id-ct-TSTInfo");
   }
   const messageDigest = singleAttributeValue(attributes, OID.messageDigestAttribute, "message-digest");
-  if (!(messageDigest instanceof asn1js.OctetString)) throw badSignature("The token's message-digest attribute is not an OCTET STRING");
+  const digestValue = isUniversal(messageDigest, UNIVERSAL.OCTET_STRING) ? stringContent(messageDigest) : undefined;
+  if (digestValue === undefined) throw badSignature("The token's message-digest attribute is not an OCTET STRING");
   const expectedDigest = createHash(digestAlgorithm.nodeName).update(eContent).digest();
-  if (!bytesOf(messageDigest).equals(expectedDigest)) {
+  if (!digestValue.equals(expectedDigest)) {
     throw badSignature("The token's message-digest attribute does not match its TSTInfo");
   }
 
-  const signatureValue = bytesOf(signerInfo.signature);
-  // RFC 5652 §5.4: the signature covers the DER of the attributes with the SET OF tag, not the [0] of the SignerInfo.
-  const signedBytes = Buffer.from(signedAttrs.encodedValue);
   let valid: boolean;
   try {
-    valid = checkSignature(signerInfo.signatureAlgorithm, digestAlgorithm, signedBytes, signatureValue, publicKey);
+    valid = checkSignature(signerInfo.signatureAlgorithm, digestAlgorithm, signedBytes, signerInfo.signature, publicKey);
   } catch (error) {
     if (error instanceof TimestampError) throw error;
     throw badSignature("The token's signature could not be checked with the TSA certificate's key", error);
@@ -118,13 +109,13 @@ export function verifySignerInfo(signerInfo: pkijs.SignerInfo, eContent: Buffer,
 }
 
 function checkSignature(
-  algorithm: pkijs.AlgorithmIdentifier,
+  algorithm: DecodedAlgorithm,
   digest: HashAlgorithmInfo,
   data: Buffer,
   signature: Buffer,
   publicKey: KeyObject,
 ): boolean {
-  const oid = algorithm.algorithmId;
+  const oid = algorithm.oid;
   const keyType = publicKey.asymmetricKeyType;
   if (oid === RSA_ENCRYPTION || SIGNATURE_ALGORITHMS[oid]?.scheme === "rsa-pkcs1") {
     const implied = SIGNATURE_ALGORITHMS[oid]?.hashOid;
@@ -155,11 +146,15 @@ function checkSignature(
   throw unsupported(`The token's signature algorithm ${oid} is not supported`);
 }
 
-/** RFC 4055 §3.1 RSASSA-PSS-params, restricted to what node:crypto can check (MGF1 with the same hash, trailer 1). */
-function pssParameters(algorithm: pkijs.AlgorithmIdentifier): { hash: HashAlgorithmInfo; saltLength: number } {
+/**
+ * RFC 4055 §3.1 RSASSA-PSS-params, restricted to what node:crypto can check
+ * (MGF1 with the same hash, trailer 1). Rare in tokens, so read with pkijs.
+ */
+function pssParameters(algorithm: DecodedAlgorithm): { hash: HashAlgorithmInfo; saltLength: number } {
   let params: pkijs.RSASSAPSSParams;
   try {
-    params = new pkijs.RSASSAPSSParams({ schema: algorithm.algorithmParams });
+    if (algorithm.parameters === undefined) throw new Error("absent");
+    params = pkijs.RSASSAPSSParams.fromBER(Uint8Array.from(encodingOf(algorithm.parameters)));
   } catch {
     throw unsupported("The token's RSASSA-PSS parameters cannot be parsed");
   }
@@ -184,8 +179,8 @@ function pssParameters(algorithm: pkijs.AlgorithmIdentifier): { hash: HashAlgori
  * its first ESSCertID must be the certificate that verified the signature,
  * so that nobody can substitute another certificate for the same key.
  */
-export function assertSigningCertificateBinding(signerInfo: pkijs.SignerInfo, signer: DecodedCertificate): void {
-  const attributes = signerInfo.signedAttrs?.attributes ?? [];
+export function assertSigningCertificateBinding(signerInfo: DecodedSignerInfo, signer: DecodedCertificate): void {
+  const attributes = signerInfo.signedAttributes ?? [];
   const v1 = attributes.filter((attribute) => attribute.type === OID.signingCertificate);
   const v2 = attributes.filter((attribute) => attribute.type === OID.signingCertificateV2);
   if (v1.length === 0 && v2.length === 0) {
@@ -207,45 +202,49 @@ export function assertSigningCertificateBinding(signerInfo: pkijs.SignerInfo, si
 }
 
 /** `SigningCertificate(V2) ::= SEQUENCE { certs SEQUENCE OF ESSCertID(v2), … }` → the first ESSCertID. */
-function firstEssCertId(value: unknown): asn1js.Sequence | undefined {
-  if (!(value instanceof asn1js.Sequence)) return undefined;
-  const certs = value.valueBlock.value[0];
-  if (!(certs instanceof asn1js.Sequence)) return undefined;
-  const first = certs.valueBlock.value[0];
-  return first instanceof asn1js.Sequence ? first : undefined;
+function firstEssCertId(value: BerElement | undefined): BerElement | undefined {
+  if (!isUniversal(value, UNIVERSAL.SEQUENCE)) return undefined;
+  const certs = value.children[0];
+  if (!isUniversal(certs, UNIVERSAL.SEQUENCE)) return undefined;
+  const first = certs.children[0];
+  return isUniversal(first, UNIVERSAL.SEQUENCE) ? first : undefined;
 }
 
-function checkEssCertId(certId: asn1js.Sequence, version: 1 | 2, signer: DecodedCertificate): void {
-  const fields = [...certId.valueBlock.value];
+function checkEssCertId(certId: BerElement, version: 1 | 2, signer: DecodedCertificate): void {
+  const fields = [...certId.children];
   // ESSCertIDv2 ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier DEFAULT id-sha256, certHash, issuerSerial OPTIONAL }
   // ESSCertID   ::= SEQUENCE { certHash (SHA-1), issuerSerial OPTIONAL }
   let hashName = "sha1";
   if (version === 2) {
     hashName = "sha256";
-    if (fields[0] instanceof asn1js.Sequence) {
-      const oid = new pkijs.AlgorithmIdentifier({ schema: fields.shift() }).algorithmId;
+    if (isUniversal(fields[0], UNIVERSAL.SEQUENCE)) {
+      const identifier = fields.shift() as BerElement;
+      const oidElement = identifier.children[0];
+      const oid = isUniversal(oidElement, UNIVERSAL.OID) ? oidText(oidElement) : undefined;
+      if (oid === undefined) throw badSignature("The ESS certificate identifier's hash algorithm cannot be parsed");
       const algorithm = hashAlgorithmByOid(oid);
       if (algorithm === undefined) throw unsupported(`The ESS certificate identifier uses ${describeHashOid(oid)}`);
       hashName = algorithm.nodeName;
     }
   }
   const certHash = fields.shift();
-  if (!(certHash instanceof asn1js.OctetString)) throw badSignature("The ESS certificate identifier has no certificate hash");
-  if (!bytesOf(certHash).equals(createHash(hashName).update(signer.node.raw).digest())) {
+  const hashValue = isUniversal(certHash, UNIVERSAL.OCTET_STRING) ? stringContent(certHash) : undefined;
+  if (hashValue === undefined) throw badSignature("The ESS certificate identifier has no certificate hash");
+  if (!hashValue.equals(createHash(hashName).update(signer.node.raw).digest())) {
     throw badSignature("The ESS signing-certificate attribute names another certificate than the one that signed");
   }
   const issuerSerialElement = fields.shift();
   if (issuerSerialElement === undefined) return;
-  let issuerSerial: pkijs.IssuerSerial;
-  try {
-    issuerSerial = new pkijs.IssuerSerial({ schema: issuerSerialElement });
-  } catch {
+  // IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber CertificateSerialNumber, issuerUID UniqueIdentifier OPTIONAL } (RFC 5035 §4)
+  const [names, serial] = issuerSerialElement.children;
+  if (!isUniversal(issuerSerialElement, UNIVERSAL.SEQUENCE) || !isUniversal(names, UNIVERSAL.SEQUENCE) || !isUniversal(serial, UNIVERSAL.INTEGER)) {
     throw badSignature("The ESS certificate identifier's issuerSerial cannot be parsed");
   }
-  const sameIssuer = issuerSerial.issuer.names.some(
-    (name) => name.type === 4 && name.value instanceof pkijs.RelativeDistinguishedNames && name.value.isEqual(signer.asn1.issuer),
+  // GeneralName directoryName [4] is EXPLICIT (Name is a CHOICE): [4] { Name }.
+  const sameIssuer = names.children.some(
+    (name) => isContext(name, 4, true) && name.children.length === 1 && sameName(encodingOf(name.children[0] as BerElement), signer.fields.issuer),
   );
-  if (!sameIssuer || !issuerSerial.serialNumber.isEqual(signer.asn1.serialNumber)) {
+  if (!sameIssuer || !contentOf(serial).equals(signer.fields.serialNumber)) {
     throw badSignature("The ESS signing-certificate attribute's issuer and serial are not the signing certificate's");
   }
 }

@@ -9,9 +9,20 @@
  * ```
  */
 import { randomBytes } from "node:crypto";
-import * as asn1js from "asn1js";
-import * as pkijs from "pkijs";
-import { bigIntFromBytes, decodeDer, encodedBytes, integerFromBigInt, objectIdentifierText } from "./der.js";
+import {
+  UNIVERSAL,
+  booleanValue,
+  encodingOf,
+  integerValue,
+  isContext,
+  isUniversal,
+  oidText,
+  readBer,
+  smallInteger,
+  stringContent,
+  type BerElement,
+} from "../cms/ber-reader.js";
+import { bigIntFromBytes, der } from "./der.js";
 import {
   TIMESTAMP_HASH_ALGORITHMS,
   assertTimestampHashAlgorithm,
@@ -74,20 +85,19 @@ export function buildTimestampRequest(digest: Uint8Array, options: TimestampRequ
   }
   const nonce = resolveNonce(options.nonce);
   const certReq = options.certReq ?? true;
-  const request = new pkijs.TimeStampReq({
-    version: 1,
-    messageImprint: new pkijs.MessageImprint({
-      // RFC 5754 §2: the parameters of SHA-2 AlgorithmIdentifiers are absent (accepted as NULL too).
-      hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: algorithm.oid }),
-      hashedMessage: new asn1js.OctetString({ valueHex: Uint8Array.from(digest) }),
-    }),
-    ...(options.policy === undefined ? {} : { reqPolicy: options.policy }),
-    nonce: integerFromBigInt(nonce),
+  // TimeStampReq ::= SEQUENCE { version INTEGER { v1(1) }, messageImprint, reqPolicy OPTIONAL, nonce OPTIONAL,
+  //   certReq BOOLEAN DEFAULT FALSE, extensions [0] IMPLICIT OPTIONAL } (RFC 3161 §2.4.1)
+  const request = der.sequence(
+    der.integer(1n),
+    // RFC 5754 §2: the parameters of SHA-2 AlgorithmIdentifiers are absent (accepted as NULL too).
+    der.sequence(der.algorithmIdentifier(algorithm.oid), der.octetString(digest)),
+    ...(options.policy === undefined ? [] : [der.oid(options.policy)]),
+    der.integer(nonce),
     // DER (X.690 §11.5): a BOOLEAN DEFAULT FALSE is omitted when false.
-    ...(certReq ? { certReq: true } : {}),
-  });
+    ...(certReq ? [der.boolean(true)] : []),
+  );
   return {
-    der: Buffer.from(request.toSchema().toBER()),
+    der: request,
     hashAlgorithm: algorithm.name,
     digest: Buffer.from(digest),
     nonce,
@@ -119,32 +129,67 @@ export interface ParsedTimestampRequest {
  * (version, algorithm, digest length, policy) are the TSA's.
  */
 export function parseTimestampRequest(der: Uint8Array): ParsedTimestampRequest | undefined {
-  const element = decodeDer(der);
-  if (element === undefined) return undefined;
-  let request: pkijs.TimeStampReq;
-  try {
-    request = new pkijs.TimeStampReq({ schema: element });
-  } catch {
+  if (!(der instanceof Uint8Array)) throw new TypeError("A TimeStampReq is given as bytes (Buffer / Uint8Array)");
+  const copy = Buffer.from(der);
+  const root = readBer(copy, { maxDepth: 40, maxElements: 20_000 });
+  if (!isUniversal(root, UNIVERSAL.SEQUENCE)) return undefined;
+  const fields = [...root.children];
+  const versionElement = fields.shift();
+  const version = isUniversal(versionElement, UNIVERSAL.INTEGER) ? smallInteger(versionElement) : undefined;
+  // MessageImprint ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, hashedMessage OCTET STRING }
+  const messageImprint = fields.shift();
+  const [algorithm, hashed, ...imprintRest] = messageImprint?.children ?? [];
+  const [algorithmOid, , ...algorithmRest] = algorithm?.children ?? [];
+  const hashAlgorithmOid = isUniversal(algorithmOid, UNIVERSAL.OID) ? oidText(algorithmOid) : undefined;
+  const hashedMessage = isUniversal(hashed, UNIVERSAL.OCTET_STRING) ? stringContent(hashed) : undefined;
+  if (
+    version === undefined ||
+    !isUniversal(messageImprint, UNIVERSAL.SEQUENCE) ||
+    !isUniversal(algorithm, UNIVERSAL.SEQUENCE) ||
+    hashAlgorithmOid === undefined ||
+    algorithmRest.length > 0 ||
+    hashedMessage === undefined ||
+    imprintRest.length > 0
+  ) {
     return undefined;
   }
-  const nonce = request.nonce;
-  if (nonce !== undefined && nonce.toBigInt() < 0n) return undefined;
-  const fields = element instanceof asn1js.Sequence ? element.valueBlock.value : [];
-  const messageImprint = fields[1];
-  if (messageImprint === undefined) return undefined;
-  // reqPolicy, when present, is the OBJECT IDENTIFIER after the imprint.
-  const policy = fields[2] instanceof asn1js.ObjectIdentifier ? objectIdentifierText(fields[2]) : undefined;
-  const hashAlgorithmOid = request.messageImprint.hashAlgorithm.algorithmId;
+  let policy: string | undefined;
+  if (isUniversal(fields[0], UNIVERSAL.OID)) {
+    policy = oidText(fields.shift() as BerElement);
+    if (policy === undefined) return undefined;
+  }
+  let nonce: bigint | undefined;
+  if (isUniversal(fields[0], UNIVERSAL.INTEGER)) {
+    nonce = integerValue(fields.shift() as BerElement);
+    if (nonce === undefined || nonce < 0n) return undefined;
+  }
+  let certReq = false;
+  if (isUniversal(fields[0], UNIVERSAL.BOOLEAN)) {
+    const value = booleanValue(fields.shift() as BerElement);
+    if (value === undefined) return undefined;
+    certReq = value;
+  }
+  const extensions: string[] = [];
+  if (isContext(fields[0], 0, true)) {
+    // Extensions ::= SEQUENCE OF Extension, [0] IMPLICIT: the Extension SEQUENCEs directly under the tag.
+    for (const extension of (fields.shift() as BerElement).children) {
+      const id = extension.children[0];
+      const oid = isUniversal(extension, UNIVERSAL.SEQUENCE) && isUniversal(id, UNIVERSAL.OID) ? oidText(id) : undefined;
+      if (oid === undefined) return undefined;
+      extensions.push(oid);
+    }
+  }
+  if (fields.length > 0) return undefined;
   return {
-    der: Buffer.from(der),
-    version: request.version,
+    der: copy,
+    version,
     hashAlgorithmOid,
     hashAlgorithm: hashAlgorithmByOid(hashAlgorithmOid)?.name,
-    hashedMessage: Buffer.from(request.messageImprint.hashedMessage.valueBlock.valueHexView),
-    messageImprintDer: encodedBytes(messageImprint),
+    hashedMessage: Buffer.from(hashedMessage),
+    messageImprintDer: Buffer.from(encodingOf(messageImprint)),
     policy,
-    nonce: nonce?.toBigInt(),
-    certReq: request.certReq ?? false,
-    extensions: (request.extensions ?? []).map((extension) => extension.extnID),
+    nonce,
+    certReq,
+    extensions,
   };
 }

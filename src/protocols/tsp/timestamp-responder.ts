@@ -16,9 +16,9 @@
  * ```
  */
 import { X509Certificate, createHash } from "node:crypto";
-import * as asn1js from "asn1js";
 import type { SignatureAlgorithm, Signer } from "../../trust/signer.js";
-import { OID, decodeDer, der, derSetOrder, encodedBytes } from "./der.js";
+import { readCertificateFields } from "./certificate-fields.js";
+import { OID, der, derSetOrder } from "./der.js";
 import { TIMESTAMP_HASH_ALGORITHMS, type HashAlgorithmInfo, type TimestampHashAlgorithm } from "./hash-algorithms.js";
 import { encodeFailureInfo, type PkiFailureInfo } from "./pki-status.js";
 import { isDottedOid, parseTimestampRequest, type ParsedTimestampRequest } from "./timestamp-request.js";
@@ -91,15 +91,9 @@ interface CertificateReferences {
 }
 
 function certificateReferences(certificate: X509Certificate): CertificateReferences {
-  const element = decodeDer(certificate.raw);
-  const tbs = element instanceof asn1js.Sequence ? element.valueBlock.value[0] : undefined;
-  if (!(tbs instanceof asn1js.Sequence)) throw new TypeError("The TSA certificate cannot be parsed");
-  const fields = [...tbs.valueBlock.value];
-  // TBSCertificate: [0] version (optional), serialNumber, signature, issuer, validity, subject, …
-  if (fields[0]?.idBlock.tagClass === 3) fields.shift();
-  const [serial, , issuer, , subject] = fields;
-  if (serial === undefined || issuer === undefined || subject === undefined) throw new TypeError("The TSA certificate cannot be parsed");
-  return { serialNumber: encodedBytes(serial), issuerName: encodedBytes(issuer), subjectName: encodedBytes(subject) };
+  const fields = readCertificateFields(certificate.raw);
+  if (fields === undefined) throw new TypeError("The TSA certificate cannot be parsed");
+  return { serialNumber: der.tlv(0x02, fields.serialNumber), issuerName: fields.issuer, subjectName: fields.subject };
 }
 
 function attribute(type: string, value: Buffer): Buffer {

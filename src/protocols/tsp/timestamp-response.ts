@@ -2,10 +2,7 @@
  * Reading a TimeStampResp (RFC 3161 §2.4.2): the TSA's status and, when it
  * granted the request, the token.
  */
-import * as asn1js from "asn1js";
-import * as pkijs from "pkijs";
-import { TAG, readChildren, readTlv } from "../cms/der.js";
-import { decodeDer, encodedBytes } from "./der.js";
+import { UNIVERSAL, encodingOf, isUniversal, readBer, smallInteger, stringContent } from "../cms/ber-reader.js";
 import { TimestampError } from "./errors.js";
 import { decodeFailureInfo, isGrantedStatus, pkiStatusName, type PkiFailureInfoName, type PkiStatusName } from "./pki-status.js";
 
@@ -22,57 +19,54 @@ function malformed(detail: string, cause?: unknown): TimestampError {
   return new TimestampError({ reason: "malformed", detail, ...(cause === undefined ? {} : { cause }) });
 }
 
+/** UTF8String (X.680 §8.6). */
+const UTF8_STRING = 12;
+
 /**
- * Parses a DER TimeStampResp. Throws a `TimestampError` (reason `malformed`)
+ * Parses a TimeStampResp. Throws a `TimestampError` (reason `malformed`)
  * when the bytes are not one, or when the status and the presence of a token
- * disagree (RFC 3161 §2.4.2: a token if and only if granted).
+ * disagree (RFC 3161 §2.4.2: a token if and only if granted). Some TSAs
+ * answer in BER (indefinite lengths in the SignedData): that is read too, as
+ * a CMS reader must (RFC 5652 §1).
  */
 export function parseTimestampResponse(der: Uint8Array): ParsedTimestampResponse {
   if (!(der instanceof Uint8Array)) throw new TypeError("A TimeStampResp is given as bytes (Buffer / Uint8Array)");
   // TimeStampResp ::= SEQUENCE { status PKIStatusInfo, timeStampToken TimeStampToken OPTIONAL } (RFC 3161 §2.4.2).
-  // Only the status is decoded here; the token is handed on as bytes and decoded once, by its verifier.
-  const parts = splitDer(der) ?? splitBer(der);
-  if (parts === undefined) throw malformed("The answer is not a DER TimeStampResp");
-  const statusElement = decodeDer(parts.status);
-  let statusInfo: pkijs.PKIStatusInfo;
-  try {
-    if (statusElement === undefined) throw new Error("not DER");
-    statusInfo = new pkijs.PKIStatusInfo({ schema: statusElement });
-  } catch (error) {
-    throw malformed("The answer is not a TimeStampResp", error);
+  // Only the status is interpreted here; the token is handed on as the bytes it came in, for its verifier.
+  const root = readBer(der, { maxDepth: 40, maxElements: 20_000 });
+  const [statusInfo, tokenElement, ...rest] = root?.children ?? [];
+  if (!isUniversal(root, UNIVERSAL.SEQUENCE) || !isUniversal(statusInfo, UNIVERSAL.SEQUENCE) || rest.length > 0) {
+    throw malformed("The answer is not a DER TimeStampResp");
   }
-  const status = pkiStatusName(statusInfo.status);
-  if (status === undefined) throw malformed(`Unknown PKIStatus ${statusInfo.status}`);
-  const statusStrings = (statusInfo.statusStrings ?? []).map((text) => text.valueBlock.value);
-  const failInfo = statusInfo.failInfo instanceof asn1js.BitString ? decodeFailureInfo(statusInfo.failInfo) : [];
-  const token = parts.token === undefined ? undefined : Buffer.from(parts.token);
+  if (tokenElement !== undefined && !isUniversal(tokenElement, UNIVERSAL.SEQUENCE)) throw malformed("The answer is not a DER TimeStampResp");
+
+  // PKIStatusInfo ::= SEQUENCE { status PKIStatus, statusString PKIFreeText OPTIONAL, failInfo PKIFailureInfo OPTIONAL }
+  const fields = [...statusInfo.children];
+  const statusElement = fields.shift();
+  const statusValue = isUniversal(statusElement, UNIVERSAL.INTEGER) ? smallInteger(statusElement) : undefined;
+  if (statusValue === undefined) throw malformed("The answer is not a TimeStampResp");
+  const status = pkiStatusName(statusValue);
+  if (status === undefined) throw malformed(`Unknown PKIStatus ${statusValue}`);
+  const statusStrings: string[] = [];
+  if (isUniversal(fields[0], UNIVERSAL.SEQUENCE)) {
+    // PKIFreeText ::= SEQUENCE SIZE (1..MAX) OF UTF8String
+    for (const text of fields.shift()?.children ?? []) {
+      const value = text.tagClass === 0 && text.tagNumber === UTF8_STRING ? stringContent(text) : undefined;
+      if (value === undefined) throw malformed("The answer is not a TimeStampResp");
+      statusStrings.push(value.toString("utf8"));
+    }
+  }
+  let failInfo: PkiFailureInfoName[] = [];
+  const failInfoElement = fields[0];
+  if (isUniversal(failInfoElement, UNIVERSAL.BIT_STRING)) {
+    fields.shift();
+    const decoded = decodeFailureInfo(failInfoElement);
+    if (decoded === undefined) throw malformed("The answer is not a TimeStampResp");
+    failInfo = decoded;
+  }
+  if (fields.length > 0) throw malformed("The answer is not a TimeStampResp");
+  const token = tokenElement === undefined ? undefined : Buffer.from(encodingOf(tokenElement));
   if (isGrantedStatus(status) && token === undefined) throw malformed(`The TSA answered "${status}" without a token`);
   if (!isGrantedStatus(status) && token !== undefined) throw malformed(`The TSA answered "${status}" with a token`);
   return { status, statusStrings, failInfo, token };
-}
-
-interface ResponseParts {
-  status: Uint8Array;
-  token: Uint8Array | undefined;
-}
-
-/** The fast path: the SEQUENCE's one or two elements, found without decoding them. */
-function splitDer(der: Uint8Array): ResponseParts | undefined {
-  const outer = readTlv(der, 0);
-  if (outer === undefined || outer.tag !== TAG.SEQUENCE || outer.end !== der.length) return undefined;
-  const [status, token, ...rest] = readChildren(der, outer) ?? [];
-  if (status === undefined || status.tag !== TAG.SEQUENCE || rest.length > 0 || (token !== undefined && token.tag !== TAG.SEQUENCE)) return undefined;
-  return { status: der.subarray(status.start, status.end), token: token === undefined ? undefined : der.subarray(token.start, token.end) };
-}
-
-/**
- * Some TSAs answer in BER (indefinite lengths in the SignedData): decode the
- * whole answer then, as a CMS reader must accept BER (RFC 5652 §1).
- */
-function splitBer(bytes: Uint8Array): ResponseParts | undefined {
-  const element = decodeDer(bytes);
-  if (!(element instanceof asn1js.Sequence)) return undefined;
-  const [status, token, ...rest] = element.valueBlock.value;
-  if (status === undefined || rest.length > 0) return undefined;
-  return { status: encodedBytes(status), token: token === undefined ? undefined : encodedBytes(token) };
 }

@@ -6,8 +6,8 @@
  * OpenSSL applies (X509_PURPOSE_TIMESTAMP_SIGN), so a token we accept is one
  * `openssl ts -verify` accepts.
  */
-import * as asn1js from "asn1js";
-import * as pkijs from "pkijs";
+import { UNIVERSAL, isUniversal, oidText, readBer, type BerElement } from "../cms/ber-reader.js";
+import type { CertificateFields } from "./certificate-fields.js";
 import { OID } from "./der.js";
 import { TimestampError } from "./errors.js";
 
@@ -16,9 +16,9 @@ const DIGITAL_SIGNATURE_BIT = 0;
 const NON_REPUDIATION_BIT = 1;
 
 /** Throws a `TimestampError` (missing-eku, eku-not-critical, bad-key-usage) unless the certificate may sign tokens. */
-export function assertTimestampingCertificate(certificate: pkijs.Certificate): void {
-  const extensions = certificate.extensions ?? [];
-  const ekuExtensions = extensions.filter((extension) => extension.extnID === OID.extendedKeyUsage);
+export function assertTimestampingCertificate(certificate: CertificateFields): void {
+  const extensions = certificate.extensions;
+  const ekuExtensions = extensions.filter((extension) => extension.oid === OID.extendedKeyUsage);
   const eku = ekuExtensions[0];
   if (eku === undefined) {
     throw new TimestampError({ reason: "missing-eku", detail: "The TSA certificate has no extended key usage extension" });
@@ -26,7 +26,7 @@ export function assertTimestampingCertificate(certificate: pkijs.Certificate): v
   if (ekuExtensions.length > 1) {
     throw new TimestampError({ reason: "missing-eku", detail: "The TSA certificate has more than one extended key usage extension" });
   }
-  const purposes = eku.parsedValue instanceof pkijs.ExtKeyUsage ? eku.parsedValue.keyPurposes : undefined;
+  const purposes = keyPurposes(eku.value);
   if (purposes === undefined || !purposes.includes(OID.timeStampingPurpose)) {
     throw new TimestampError({
       reason: "missing-eku",
@@ -46,9 +46,9 @@ export function assertTimestampingCertificate(certificate: pkijs.Certificate): v
     });
   }
 
-  const keyUsage = extensions.find((extension) => extension.extnID === OID.keyUsage);
+  const keyUsage = extensions.find((extension) => extension.oid === OID.keyUsage);
   if (keyUsage !== undefined) {
-    const bits = setBits(keyUsage.parsedValue);
+    const bits = setBits(readBer(keyUsage.value));
     const allowed = new Set([DIGITAL_SIGNATURE_BIT, NON_REPUDIATION_BIT]);
     if (bits === undefined || bits.length === 0 || bits.some((bit) => !allowed.has(bit))) {
       throw new TimestampError({
@@ -59,11 +59,26 @@ export function assertTimestampingCertificate(certificate: pkijs.Certificate): v
   }
 }
 
-/** The bit numbers set in a KeyUsage BIT STRING, or undefined if it is not one. */
-function setBits(value: unknown): number[] | undefined {
-  if (!(value instanceof asn1js.BitString)) return undefined;
-  const bytes = value.valueBlock.valueHexView;
-  const total = bytes.length * 8 - value.valueBlock.unusedBits;
+/** `ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId` (RFC 5280 §4.2.1.12), or undefined if the value is not one. */
+function keyPurposes(value: Buffer): string[] | undefined {
+  const sequence = readBer(value);
+  if (!isUniversal(sequence, UNIVERSAL.SEQUENCE) || sequence.children.length === 0) return undefined;
+  const purposes: string[] = [];
+  for (const purpose of sequence.children) {
+    const oid = isUniversal(purpose, UNIVERSAL.OID) ? oidText(purpose) : undefined;
+    if (oid === undefined) return undefined;
+    purposes.push(oid);
+  }
+  return purposes;
+}
+
+/** The bit numbers set in a KeyUsage BIT STRING (X.690 §8.6: first octet = unused bits), or undefined if it is not one. */
+function setBits(value: BerElement | undefined): number[] | undefined {
+  if (!isUniversal(value, UNIVERSAL.BIT_STRING) || value.constructed || value.contentEnd === value.contentStart) return undefined;
+  const unusedBits = value.bytes[value.contentStart] as number;
+  const bytes = value.bytes.subarray(value.contentStart + 1, value.contentEnd);
+  if (unusedBits > 7 || (bytes.length === 0 && unusedBits !== 0)) return undefined;
+  const total = bytes.length * 8 - unusedBits;
   const bits: number[] = [];
   for (let bit = 0; bit < total; bit++) {
     if (((bytes[bit >> 3] ?? 0) & (0x80 >> (bit & 7))) !== 0) bits.push(bit);

@@ -18,8 +18,9 @@
  * console.log(token.genTime.toISOString(), token.tsaCertificate.subject);
  * ```
  */
-import { X509Certificate, createHash } from "node:crypto";
-import * as pkijs from "pkijs";
+import { X509Certificate, createHash, type KeyObject } from "node:crypto";
+import { UNIVERSAL, contentOf, encodingOf, isUniversal } from "../cms/ber-reader.js";
+import { sameName } from "./certificate-fields.js";
 import { TimestampError } from "./errors.js";
 import { TIMESTAMP_HASH_ALGORITHMS, assertTimestampHashAlgorithm, describeHashOid, type TimestampHashAlgorithm } from "./hash-algorithms.js";
 import { assertSigningCertificateBinding, findSignerCertificate, verifySignerInfo } from "./signer-info.js";
@@ -27,6 +28,7 @@ import { assertTimestampingCertificate } from "./tsa-certificate.js";
 import { chainVerifierFor, type TimestampTrust } from "./tsa-trust.js";
 import {
   accuracyMs,
+  decodeCertificate,
   decodeTimestampToken,
   type DecodedCertificate,
   type DecodedTimestampToken,
@@ -68,10 +70,6 @@ export interface VerifyTimestampTokenOptions {
   genTimeWindow?: { notBefore: Date; notAfter: Date };
 }
 
-function toDecoded(certificate: X509Certificate): DecodedCertificate {
-  return { node: certificate, asn1: pkijs.Certificate.fromBER(certificate.raw) };
-}
-
 function assertOptions(options: VerifyTimestampTokenOptions): void {
   if (options === null || typeof options !== "object") throw new TypeError("verifyTimestampToken needs options");
   const given = [options.data, options.digest].filter((value) => value !== undefined);
@@ -96,9 +94,9 @@ export async function verifyTimestampToken(der: Uint8Array, options: VerifyTimes
   const { parsed } = token;
 
   const signer = signerCertificate(token, options.certificates ?? []);
-  verifySignerInfo(token.signerInfo, token.eContent, signer.node.publicKey);
+  verifySignerInfo(token.signerInfo, token.eContent, publicKeyOf(signer));
   assertSigningCertificateBinding(token.signerInfo, signer);
-  assertTimestampingCertificate(signer.asn1);
+  assertTimestampingCertificate(signer.fields);
   assertTsaName(token, signer);
   await assertTrusted(token, signer, options.certificates ?? [], verifyChain);
 
@@ -133,12 +131,11 @@ export async function verifyTimestampToken(der: Uint8Array, options: VerifyTimes
 function signerCertificate(token: DecodedTimestampToken, extra: readonly X509Certificate[]): DecodedCertificate {
   const fromToken = findSignerCertificate(token.signerInfo, token.certificates);
   if (fromToken !== undefined) return fromToken;
-  let candidates: DecodedCertificate[];
-  try {
-    candidates = extra.map(toDecoded);
-  } catch (error) {
-    throw new TypeError("options.certificates holds a certificate pkijs cannot parse", { cause: error });
-  }
+  const candidates = extra.map((certificate) => {
+    const decoded = decodeCertificate(certificate);
+    if (decoded === undefined) throw new TypeError("options.certificates holds a certificate whose fields cannot be read");
+    return decoded;
+  });
   const configured = findSignerCertificate(token.signerInfo, candidates);
   if (configured !== undefined) return configured;
   throw new TimestampError({
@@ -147,17 +144,30 @@ function signerCertificate(token: DecodedTimestampToken, extra: readonly X509Cer
   });
 }
 
+/** The TSA certificate's key; node:crypto decodes it only when asked, so a mangled key surfaces here. */
+function publicKeyOf(signer: DecodedCertificate): KeyObject {
+  try {
+    return signer.node.publicKey;
+  } catch (error) {
+    throw new TimestampError({ reason: "malformed", detail: "The TSA certificate's public key cannot be read", cause: error });
+  }
+}
+
 /** RFC 3161 §2.4.2: a `tsa` name, when present, must be one of the signing certificate's subject names. */
 function assertTsaName(token: DecodedTimestampToken, signer: DecodedCertificate): void {
-  const name = token.tstInfo.tsa;
+  const name = token.tsa;
   if (name === undefined) return;
   let matches = false;
-  if (name.type === 4 && name.value instanceof pkijs.RelativeDistinguishedNames) {
-    matches = name.value.isEqual(signer.asn1.subject);
-  } else if (typeof name.value === "string") {
-    const prefix = name.type === 1 ? "email:" : name.type === 2 ? "DNS:" : name.type === 6 ? "URI:" : undefined;
+  const { element } = name;
+  if (name.type === 4) {
+    // directoryName [4] EXPLICIT Name
+    const directoryName = element.constructed && element.children.length === 1 ? element.children[0] : undefined;
+    matches = isUniversal(directoryName, UNIVERSAL.SEQUENCE) && sameName(encodingOf(directoryName), signer.fields.subject);
+  } else if (!element.constructed && (name.type === 1 || name.type === 2 || name.type === 6)) {
+    // rfc822Name [1], dNSName [2], uniformResourceIdentifier [6]: IMPLICIT IA5String.
+    const prefix = name.type === 1 ? "email:" : name.type === 2 ? "DNS:" : "URI:";
     const altNames = (signer.node.subjectAltName ?? "").split(/,\s*/);
-    matches = prefix !== undefined && altNames.includes(`${prefix}${name.value}`);
+    matches = altNames.includes(`${prefix}${contentOf(element).toString("latin1")}`);
   }
   if (!matches) {
     throw new TimestampError({ reason: "tsa-name-mismatch", detail: "The token's tsa name is not a name of the certificate that signed it" });

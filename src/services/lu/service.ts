@@ -226,7 +226,7 @@ export class LuService {
       note.push(`version=${rendered.templateVersion}`);
       const signer = await KmsSigner.create({ client: kms.client, trust: kms.trust, accessToken: practitioner.accessToken, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       const signedAt = new Date();
-      const signed = await signPdf(rendered.pdf, { signer, timestamp: signer.signatureTimestamp, reason: rendered.title, location: "Luxembourg", signingTime: signedAt });
+      const signed = await signPdf(rendered.signable, { signer, timestamp: signer.signatureTimestamp, reason: rendered.title, location: "Luxembourg", signingTime: signedAt });
       const certificate = signer.certificate;
       const document: DocumentMetadata = {
         documentId: rendered.documentId,

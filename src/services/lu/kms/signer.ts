@@ -20,7 +20,7 @@
  * const signed = await signPdf(pdf, { signer, timestamp: signer.signatureTimestamp }); // PAdES-B-T
  * ```
  */
-import { constants, createHash, verify, type X509Certificate } from "node:crypto";
+import { constants, createHash, verify, type KeyObject, type X509Certificate } from "node:crypto";
 import { UpstreamError } from "../../../transport/index.js";
 import type { SignatureAlgorithm, Signer } from "../../../trust/signer.js";
 import { SIGNATURE_ALGORITHMS } from "../../../trust/signers/index.js";
@@ -61,6 +61,7 @@ export class KmsSigner implements Signer {
   readonly #client: KmsClient;
   readonly #accessToken: string;
   readonly #chain: readonly X509Certificate[];
+  readonly #publicKey: KeyObject;
 
   /**
    * Fetches and validates the practitioner's certificate. Rejects with
@@ -84,13 +85,15 @@ export class KmsSigner implements Signer {
     }
     const now = options.now ?? (() => new Date());
     const chain = await options.trust.signingChain(answer.certificate, client.name, now());
-    return new KmsSigner(options, chain, now);
+    return new KmsSigner(options, chain, key, now);
   }
 
-  private constructor(options: KmsSignerOptions, chain: X509Certificate[], now: () => Date) {
+  private constructor(options: KmsSignerOptions, chain: X509Certificate[], publicKey: KeyObject, now: () => Date) {
     const [certificate] = chain;
     if (certificate === undefined) throw new TypeError("unreachable: a validated chain starts with its leaf");
     this.certificate = certificate;
+    // X509Certificate.publicKey builds a new KeyObject on every access: once per signer is enough.
+    this.#publicKey = publicKey;
     this.id = options.id ?? `${options.client.name}:${certificate.serialNumber}`;
     this.#client = options.client;
     this.#accessToken = options.accessToken;
@@ -111,7 +114,7 @@ export class KmsSigner implements Signer {
     const { digest } = SIGNATURE_ALGORITHMS[algorithm];
     const hash = createHash(digest).update(data).digest();
     const signature = await this.#client.signData(this.#accessToken, { hash, hashAlgorithm, signatureAlgorithm: "RSASSA-PKCS1-v1_5" });
-    const verified = verify(digest, data, { key: this.certificate.publicKey, padding: constants.RSA_PKCS1_PADDING }, signature);
+    const verified = verify(digest, data, { key: this.#publicKey, padding: constants.RSA_PKCS1_PADDING }, signature);
     if (!verified) {
       throw new UpstreamError({
         upstream: this.#client.name,

@@ -28,6 +28,7 @@ import {
   showText,
   type PDFRef,
 } from "pdf-lib";
+import { SignablePdf } from "../../../protocols/pades/index.js";
 import type { FontProgram, TemplateFont } from "./font-program.js";
 import type { LaidOutDocument } from "./layout.js";
 import type { FontRole } from "./template-definition.js";
@@ -106,7 +107,8 @@ function glyphHex(program: FontProgram, text: string): PDFHexString {
   return PDFHexString.of(hex);
 }
 
-export async function writePdf(document: LaidOutDocument, fonts: Record<FontRole, TemplateFont>, metadata: PdfMetadata): Promise<Uint8Array> {
+/** Writes the PDF; the result carries the document for `signPdf`, which then does not parse the bytes again. */
+export async function writePdf(document: LaidOutDocument, fonts: Record<FontRole, TemplateFont>, metadata: PdfMetadata): Promise<SignablePdf> {
   if (metadata.documentId.length !== 16) throw new TypeError("documentId must be 16 bytes");
   const pdf = await PDFDocument.create({ updateMetadata: false });
   pdf.setTitle(metadata.title, { showInWindowTitleBar: true });
@@ -170,5 +172,5 @@ export async function writePdf(document: LaidOutDocument, fonts: Record<FontRole
 
   const id = PDFHexString.of(Buffer.from(metadata.documentId).toString("hex"));
   pdf.context.trailerInfo.ID = pdf.context.obj([id, id]);
-  return pdf.save({ useObjectStreams: false });
+  return SignablePdf.save(pdf, { useObjectStreams: false });
 }

@@ -34,6 +34,7 @@ import { TemplateFont } from "./font-program.js";
 import { layoutDocument, type CompiledBlock } from "./layout.js";
 import type { TemplatePackage } from "./package-format.js";
 import { sha256Hex } from "./package-format.js";
+import type { SignablePdf } from "../../../protocols/pades/index.js";
 import { writePdf } from "./pdf-writer.js";
 import {
   TemplateDefinitionSchema,
@@ -66,6 +67,8 @@ export interface RenderOptions extends ValidateOptions {
 
 export interface RenderedDocument {
   pdf: Uint8Array;
+  /** The same PDF with its parsed form, for `signPdf` (which then does not parse it again); usable once. */
+  signable: SignablePdf;
   templateId: string;
   templateVersion: string;
   /** Version of the package the template came from. */
@@ -396,15 +399,17 @@ export class TemplateSet {
       .update(canonicalJson(data))
       .digest()
       .subarray(0, 16);
-    const pdf = await writePdf(laidOut, template.fonts, {
+    const signable = await writePdf(laidOut, template.fonts, {
       title: summary.title,
       subject: `${summary.documentType} — ${summary.title} (modèle ${summary.id} ${summary.version})`,
       language: LANGUAGE,
       creator: CREATOR,
       documentId,
     });
+    const pdf = signable.bytes;
     return {
       pdf,
+      signable,
       templateId: summary.id,
       templateVersion: summary.version,
       packageVersion: this.packageVersion,
