@@ -78,3 +78,25 @@ export function fromJoseLibraryError(error: unknown, operation: string): unknown
   }
   return error;
 }
+
+/**
+ * One error for a JWS or JWE whose every signature (or recipient) failed.
+ * The failures where our key could not even be tried (another key, an
+ * algorithm we do not allow) say nothing about the one it could: the reason
+ * comes from the others when there are any, and is `mixedReason` when they
+ * disagree.
+ */
+export function summariseFailures(
+  failures: readonly JoseError[],
+  options: { none: string; mixedReason: JoseFailureReason; detail: (relevant: readonly JoseError[]) => string },
+): JoseError {
+  const [first] = failures;
+  if (first === undefined) return new JoseError("malformed", options.none);
+  if (failures.length === 1) return first;
+  const tried = failures.filter((f) => f.reason !== "key_mismatch" && f.reason !== "algorithm_not_allowed");
+  const relevant = tried.length > 0 ? tried : failures;
+  const reasons = new Set<JoseFailureReason>(relevant.map((f) => f.reason));
+  const [only] = reasons;
+  const reason = reasons.size === 1 && only !== undefined ? only : options.mixedReason;
+  return new JoseError(reason, options.detail(relevant));
+}

@@ -24,7 +24,7 @@ import {
   type JweKeyManagementAlgorithm,
   type LegacyJweKeyManagementAlgorithm,
 } from "./algorithms.js";
-import { JoseError, fromJoseLibraryError, type JoseFailureReason } from "./errors.js";
+import { JoseError, fromJoseLibraryError, summariseFailures } from "./errors.js";
 import {
   assertCritUnderstood,
   assertExpectedTyp,
@@ -130,7 +130,11 @@ export async function decryptJwe(jwe: JweInput, key: JoseKey, options: DecryptJw
       failures.push(error);
     }
   }
-  throw summarise(failures);
+  throw summariseFailures(failures, {
+    none: "JWE: no recipient",
+    mixedReason: "decryption_failed",
+    detail: (relevant) => `JWE: no recipient could be decrypted with this key (${relevant.map((f) => f.detail).join("; ")})`,
+  });
 }
 
 function candidatesOf(jwe: JweInput): FlattenedJWE[] {
@@ -226,14 +230,3 @@ async function decryptOne(
   };
 }
 
-function summarise(failures: JoseError[]): JoseError {
-  const [first] = failures;
-  if (first === undefined) return new JoseError("malformed", "JWE: no recipient");
-  if (failures.length === 1) return first;
-  // The recipients our key could not even try say nothing about the one it could.
-  const tried = failures.filter((f) => f.reason !== "key_mismatch" && f.reason !== "algorithm_not_allowed");
-  const relevant = tried.length > 0 ? tried : failures;
-  const reasons = new Set<JoseFailureReason>(relevant.map((f) => f.reason));
-  const reason = reasons.size === 1 ? relevant[0]!.reason : "decryption_failed";
-  return new JoseError(reason, `JWE: no recipient could be decrypted with this key (${relevant.map((f) => f.detail).join("; ")})`);
-}

@@ -20,7 +20,7 @@ import {
   type JWSHeaderParameters,
 } from "jose";
 import { JWS_ALGORITHMS, checkAllowList, isHmacAlgorithm, type JwsAlgorithm } from "./algorithms.js";
-import { JoseError, fromJoseLibraryError, type JoseFailureReason } from "./errors.js";
+import { JoseError, fromJoseLibraryError, summariseFailures } from "./errors.js";
 import {
   assertCritUnderstood,
   assertExpectedTyp,
@@ -113,7 +113,11 @@ export async function verifyJws(jws: JwsInput, key: JoseKey | JsonWebKeySet, opt
       failures.push(error);
     }
   }
-  throw summarise(failures);
+  throw summariseFailures(failures, {
+    none: "JWS: no signature",
+    mixedReason: "signature_invalid",
+    detail: () => `JWS: none of the ${failures.length} signatures verified (${failures.map((f) => f.detail).join("; ")})`,
+  });
 }
 
 function candidatesOf(jws: JwsInput): Candidate[] {
@@ -171,13 +175,3 @@ function checkProtectedAlgorithm(
  * from the others when there are any: their common reason, or
  * "signature_invalid" when they differ.
  */
-function summarise(failures: JoseError[]): JoseError {
-  const [first] = failures;
-  if (first === undefined) return new JoseError("malformed", "JWS: no signature");
-  if (failures.length === 1) return first;
-  const tried = failures.filter((f) => f.reason !== "algorithm_not_allowed" && f.reason !== "key_mismatch");
-  const relevant = tried.length > 0 ? tried : failures;
-  const reasons = new Set<JoseFailureReason>(relevant.map((failure) => failure.reason));
-  const reason = reasons.size === 1 ? relevant[0]!.reason : "signature_invalid";
-  return new JoseError(reason, `JWS: none of the ${failures.length} signatures verified (${failures.map((f) => f.detail).join("; ")})`);
-}
