@@ -9,11 +9,12 @@
 // script). Its simulators run in a child process (src/sandbox/child-process.ts):
 // RSS figures are the gateway's process, with the sandbox process's alongside.
 // Needs wrk (Debian package `wrk`) and a build (npm run bench builds first).
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { START_ARGS, rssMb, sandboxPid, startProcess, waitStatus } from "./support/gateway-process.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const KEY = "psk_bench_0123456789abcdef0123456789";
@@ -22,69 +23,6 @@ const WRK = "/usr/bin/wrk";
 if (spawnSync(WRK, ["--version"]).error) {
   console.error("wrk is missing: apt-get install -y wrk");
   process.exit(1);
-}
-
-// `node --flag… dist/cli.js start`, as in package.json.
-const START_ARGS = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"))
-  .scripts.start.split(/\s+/)
-  .slice(1)
-  .map((a) => (a.endsWith(".js") ? path.join(root, a) : a));
-
-function startProcess(args, env = {}, dataDir = mkdtempSync(path.join(tmpdir(), "passerelle-bench-"))) {
-  const t0 = performance.now();
-  const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  const url = new Promise((resolve, reject) => {
-    child.stderr.on("data", (d) => {
-      stderr += d.toString();
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(stderr);
-      if (m) resolve(m[1]);
-    });
-    child.on("exit", (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
-  const stopped = new Promise((resolve) => child.once("exit", resolve));
-  return {
-    child,
-    url,
-    t0,
-    dataDir,
-    // SIGTERM: the gateway closes its sandbox process too.
-    stop: async () => {
-      child.kill("SIGTERM");
-      await stopped;
-    },
-    cleanup: async () => {
-      child.kill("SIGTERM");
-      await stopped;
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function waitStatus(url, probe) {
-  for (;;) {
-    try {
-      if ((await fetch(`${url}${probe}`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** The sandbox process: the gateway's child running `cli.js sandbox`. */
-function sandboxPid(gatewayPid) {
-  const out = spawnSync("ps", ["-o", "pid=,args=", "--ppid", String(gatewayPid)], { encoding: "utf8" }).stdout;
-  const line = out.split("\n").find((l) => l.includes("cli.js sandbox"));
-  return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
-}
-
-function rssMb(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 function wrk(url, seconds) {

@@ -1,0 +1,106 @@
+// The gateway as `npm start` runs it, for the benchmarks: its own process with
+// the node flags of package.json's "start" script, the simulators (sandbox
+// profile) in the child process it forks (src/sandbox/child-process.ts), and
+// what /proc says about either process (RSS, CPU time). Linux only.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** `--flag… /abs/dist/cli.js start`: package.json's start script without its `node`. */
+export const START_ARGS = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"))
+  .scripts.start.split(/\s+/)
+  .slice(1)
+  .map((a) => (a.endsWith(".js") ? path.join(root, a) : a));
+
+/**
+ * Starts `node …args` with a minimal environment (PATH, DATA_DIR, PORT=0,
+ * LOG_LEVEL=info unless `env` says otherwise). Its stdout (the JSON log) goes
+ * to /dev/null; `url` resolves with the address from the "listening on" line
+ * the start command writes to stderr. `stop` sends SIGTERM (the gateway stops
+ * its sandbox process too); `cleanup` also removes the data directory.
+ */
+export function startProcess(args, env = {}, dataDir = mkdtempSync(path.join(tmpdir(), "passerelle-bench-"))) {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  const url = new Promise((resolve, reject) => {
+    child.stderr.on("data", (d) => {
+      stderr += d.toString();
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(stderr);
+      if (m) resolve(m[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+  url.catch(() => undefined); // reported to whoever awaits it
+  const stopped = new Promise((resolve) => child.once("exit", resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await stopped;
+  };
+  return {
+    child,
+    url,
+    t0,
+    dataDir,
+    stderr: () => stderr,
+    stop,
+    cleanup: async () => {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `url + probe` every 5 ms until it answers 2xx (fine-grained: cold starts are measured with it). */
+export async function waitStatus(url, probe, timeoutMs = 60_000) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}${probe}`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() > deadline) throw new Error(`${url}${probe} did not answer 2xx within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The sandbox process: the gateway's child running `cli.js sandbox`. */
+export function sandboxPid(gatewayPid) {
+  const out = spawnSync("ps", ["-o", "pid=,args=", "--ppid", String(gatewayPid)], { encoding: "utf8" }).stdout;
+  const line = out.split("\n").find((l) => l.includes("cli.js sandbox"));
+  return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
+}
+
+function statusField(pid, field) {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Resident set size now, in MB (VmRSS). */
+export function rssMb(pid) {
+  return statusField(pid, "VmRSS");
+}
+
+/** The highest resident set size of the process's life so far, in MB (VmHWM). */
+export function peakRssMb(pid) {
+  return statusField(pid, "VmHWM");
+}
+
+// Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux x86).
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim()) || 100;
+
+/** CPU time the process has used, user + system, in seconds (proc(5): fields 14 and 15 of /proc/<pid>/stat). */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may hold spaces: count from the ")" that closes it; state is then field 3.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
