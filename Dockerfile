@@ -27,6 +27,6 @@ VOLUME ["/var/lib/passerelle"]
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# --max-semi-space-size: see README, "Memory".
-ENTRYPOINT ["node", "--max-semi-space-size=16", "dist/cli.js"]
+# Heap sizing flags: see README, Architecture, "Memory".
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=50", "dist/cli.js"]
 CMD ["start"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=16
+#!/usr/bin/env -S node --max-semi-space-size=16 --heap-growing-percent=50
 /**
  * The `passerelle` command. This entry only turns on Node's on-disk compile
  * cache (V8 code cache, in the OS temp directory; NODE_DISABLE_COMPILE_CACHE=1
@@ -6,10 +6,11 @@
  * second and later starts spend compiling modules. The commands are in
  * ./commands.ts.
  *
- * The shebang (like `npm start` and the Dockerfile) caps V8's young generation
- * at 2 × 16 MB semi-spaces, the default before Node 22: since then V8 sizes it
- * from the machine's memory (128 MB on a 24 GB host), which a gateway answering
- * small requests never needs — see README, "Memory".
+ * The shebang (like `npm start` and the Dockerfile) sizes V8's heap for a
+ * gateway: young generation capped at 2 × 16 MB semi-spaces (Node 20's
+ * default; since Node 22 V8 sizes it from the host's memory, 128 MB on a
+ * 24 GB machine), and the old generation grown by 50 % rather than V8's
+ * default factor after each full collection — see README, "Memory".
  */
 import { enableCompileCache } from "node:module";
 
