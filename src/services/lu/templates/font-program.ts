@@ -5,7 +5,7 @@
  * Subsetting a font for each document (what pdf-lib does) costs tens of
  * milliseconds — re-parsing the file, decoding and re-encoding the glyphs,
  * compressing the result — more than the rest of the rendering together.
- * Here each font is subset once per template set (with fontkit) to a fixed
+ * Here each font is subset once per template set (./truetype.ts) to a fixed
  * repertoire — the Latin letters of the European languages, common
  * punctuation, the euro sign, and every character the templates
  * themselves print — compressed once, and the PDF objects of a document
@@ -26,11 +26,9 @@
  */
 import { createHash } from "node:crypto";
 import { deflateSync } from "node:zlib";
-import fontkit from "@pdf-lib/fontkit";
 import type { FontMetrics } from "./layout.js";
 import { sha256Hex } from "./package-format.js";
-
-type FontkitFont = ReturnType<typeof fontkit.create>;
+import { TrueTypeFont } from "./truetype.js";
 
 /** A subset ready to embed: everything a document needs, computed once. */
 export interface FontProgram {
@@ -38,6 +36,8 @@ export interface FontProgram {
   readonly baseFontName: string;
   /** Subset glyph id of a code point of the repertoire. */
   readonly glyphIds: ReadonlyMap<number, number>;
+  /** The same ids as the 4 hex digits of an Identity-H string (ISO 32000-1 §9.7.5.2), ready to concatenate. */
+  readonly glyphHex: ReadonlyMap<number, string>;
   /** The subset TrueType file, zlib-compressed (FlateDecode), and its uncompressed length (/Length1). */
   readonly fontFile: Buffer;
   readonly fontFileLength: number;
@@ -111,42 +111,22 @@ function toUnicodeCMap(entries: readonly [number, number][]): string {
   ].join("\n");
 }
 
-async function encodeSubset(subset: ReturnType<FontkitFont["createSubset"]>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const stream = subset.encodeStream();
-    stream.on("data", (bytes: Uint8Array) => parts.push(Buffer.from(bytes)));
-    stream.on("end", () => resolve());
-    // The typings omit "error", which the stream does emit (it is a Node stream).
-    (stream as unknown as NodeJS.EventEmitter).on("error", (error: unknown) => reject(error));
-  });
-  return Buffer.concat(parts);
-}
-
 /** One TrueType file of a template set: metrics for the layout, programs for the PDF. */
 export class TemplateFont implements FontMetrics {
   readonly bytes: Buffer;
   readonly sha256: string;
   readonly postscriptName: string;
   readonly ascent: number;
-  readonly #font: FontkitFont;
+  readonly #font: TrueTypeFont;
   readonly #scale: number;
   readonly #advances = new Map<number, number>();
   #base: FontProgram | undefined;
   #baseCodePoints: ReadonlySet<number> = new Set();
-  readonly #extended = new Map<string, Promise<FontProgram>>();
+  readonly #extended = new Map<string, FontProgram>();
 
   /** Parses the file; throws TypeError when it is not a usable TrueType font. */
   constructor(bytes: Buffer) {
-    let font: FontkitFont;
-    try {
-      font = fontkit.create(bytes);
-    } catch (error) {
-      throw new TypeError("not a font file fontkit can read", { cause: error });
-    }
-    if (!font.postscriptName || !(font.unitsPerEm > 0) || typeof font.createSubset !== "function" || font.cff) {
-      throw new TypeError("not a TrueType font with a PostScript name and metrics");
-    }
+    const font = TrueTypeFont.parse(bytes);
     this.bytes = bytes;
     this.sha256 = sha256Hex(bytes);
     this.#font = font;
@@ -156,13 +136,22 @@ export class TemplateFont implements FontMetrics {
   }
 
   hasGlyph(codePoint: number): boolean {
-    return this.#font.hasGlyphForCodePoint(codePoint);
+    return this.#font.glyphId(codePoint) !== 0;
   }
 
   /** Width in points of `text` at `size`: the sum of its glyphs' advances (no kerning, as drawn). */
   widthOf(text: string, size: number): number {
+    return this.pointsOf(this.advanceOf(text), size);
+  }
+
+  /** Sum of the advances of the glyphs of `text`, font units (integers: sums are exact in any order). */
+  advanceOf(text: string): number {
     let units = 0;
     for (const char of text) units += this.#advance(char.codePointAt(0)!);
+    return units;
+  }
+
+  pointsOf(units: number, size: number): number {
     return (units * this.#scale * size) / 1000;
   }
 
@@ -172,7 +161,7 @@ export class TemplateFont implements FontMetrics {
    * same font in the set this one replaces) already has that program, it
    * is taken over instead of built again — programs are immutable.
    */
-  async prepare(alsoInclude: Iterable<number>, previous?: TemplateFont): Promise<void> {
+  prepare(alsoInclude: Iterable<number>, previous?: TemplateFont): void {
     const codePoints = new Set<number>();
     for (const [first, last] of BASE_REPERTOIRE) for (let cp = first; cp <= last; cp += 1) codePoints.add(cp);
     for (const cp of alsoInclude) codePoints.add(cp);
@@ -184,21 +173,22 @@ export class TemplateFont implements FontMetrics {
       previous.sha256 === this.sha256 &&
       previous.#baseCodePoints.size === codePoints.size &&
       [...codePoints].every((cp) => previous.#baseCodePoints.has(cp));
-    this.#base = same ? inherited : await this.#build(codePoints);
+    this.#base = same ? inherited : this.#build(codePoints);
   }
 
   /** The program covering `codePoints`: the base one, or the base extended with the others. */
-  programFor(codePoints: ReadonlySet<number>): Promise<FontProgram> {
+  programFor(codePoints: ReadonlySet<number>): FontProgram {
     const base = this.#base;
-    if (base === undefined) throw new Error("TemplateFont.prepare() was not awaited");
-    const extra = [...codePoints].filter((cp) => !this.#baseCodePoints.has(cp) && cp !== 0x0a).sort((a, b) => a - b);
-    if (extra.length === 0) return Promise.resolve(base);
+    if (base === undefined) throw new Error("TemplateFont.prepare() was not called");
+    let extra: number[] | undefined;
+    for (const cp of codePoints) if (!this.#baseCodePoints.has(cp) && cp !== 0x0a) (extra ??= []).push(cp);
+    if (extra === undefined) return base;
+    extra.sort((a, b) => a - b);
     const key = extra.join(",");
     let program = this.#extended.get(key);
     if (program === undefined) {
       program = this.#build(new Set([...this.#baseCodePoints, ...extra]));
       this.#extended.set(key, program);
-      program.catch(() => this.#extended.delete(key));
       if (this.#extended.size > EXTENDED_CACHE_SIZE) this.#extended.delete(this.#extended.keys().next().value!);
     }
     return program;
@@ -207,28 +197,30 @@ export class TemplateFont implements FontMetrics {
   #advance(codePoint: number): number {
     let advance = this.#advances.get(codePoint);
     if (advance === undefined) {
-      advance = this.#font.glyphForCodePoint(codePoint).advanceWidth;
+      advance = this.#font.advanceWidth(this.#font.glyphId(codePoint));
       this.#advances.set(codePoint, advance);
     }
     return advance;
   }
 
-  async #build(wanted: ReadonlySet<number>): Promise<FontProgram> {
+  #build(wanted: ReadonlySet<number>): FontProgram {
     const font = this.#font;
-    const codePoints = [...wanted].filter((cp) => font.hasGlyphForCodePoint(cp)).sort((a, b) => a - b);
+    const codePoints = [...wanted].filter((cp) => font.glyphId(cp) !== 0).sort((a, b) => a - b);
     const subset = font.createSubset();
     const glyphIds = new Map<number, number>();
+    const glyphHex = new Map<number, string>();
     const unicodeOf = new Map<number, number>();
     const widthOf = new Map<number, number>();
     for (const codePoint of codePoints) {
-      const glyph = font.glyphForCodePoint(codePoint);
+      const glyph = font.glyphId(codePoint);
       const id = subset.includeGlyph(glyph);
       glyphIds.set(codePoint, id);
+      glyphHex.set(codePoint, id.toString(16).padStart(4, "0"));
       // Two characters drawn by one glyph (space and no-break space): extraction gives the first.
       if (!unicodeOf.has(id)) unicodeOf.set(id, codePoint);
-      widthOf.set(id, round(glyph.advanceWidth * this.#scale));
+      widthOf.set(id, round(font.advanceWidth(glyph) * this.#scale));
     }
-    const file = await encodeSubset(subset);
+    const file = subset.encode();
     const ids = [...widthOf.keys()].sort((a, b) => a - b);
     const widths: (number | number[])[] = [];
     for (const id of ids) {
@@ -240,22 +232,24 @@ export class TemplateFont implements FontMetrics {
     const tag = [...createHash("sha256").update(this.sha256).update("\u0000").update(codePoints.join(",")).digest().subarray(0, 6)]
       .map((byte) => String.fromCharCode(65 + (byte % 26)))
       .join("");
-    const familyClass = (font["OS/2"]?.sFamilyClass ?? 0) >> 8;
+    const familyClass = font.familyClass >> 8;
     const { minX, minY, maxX, maxY } = font.bbox;
     return Object.freeze({
       baseFontName: `${tag}+${this.postscriptName}`,
       glyphIds,
+      glyphHex,
       fontFile: deflateSync(file),
       fontFileLength: file.length,
       toUnicode: deflateSync(Buffer.from(toUnicodeCMap(ids.map((id) => [id, unicodeOf.get(id)!])), "latin1")),
       widths,
       descriptor: {
         // ISO 32000-1 §9.8.2 Table 123: FixedPitch (1), Serif (2), Symbolic (3) — characters outside the standard Latin set —, Italic (7).
-        flags: (font.post.isFixedPitch ? 1 : 0) | (familyClass >= 1 && familyClass <= 7 ? 2 : 0) | 4 | (font.head.macStyle.italic ? 64 : 0),
+        flags: (font.isFixedPitch ? 1 : 0) | (familyClass >= 1 && familyClass <= 7 ? 2 : 0) | 4 | (font.italic ? 64 : 0),
         fontBBox: [round(minX * this.#scale), round(minY * this.#scale), round(maxX * this.#scale), round(maxY * this.#scale)] as const,
         italicAngle: font.italicAngle,
         ascent: round(font.ascent * this.#scale),
         descent: round(font.descent * this.#scale),
+        // A cap height or x-height of 0 is "not given" (OS/2 before version 2 has neither).
         capHeight: round((font.capHeight || font.ascent) * this.#scale),
         xHeight: round((font.xHeight || 0) * this.#scale),
       },

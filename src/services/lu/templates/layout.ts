@@ -15,8 +15,12 @@ import type { FontRole } from "./template-definition.js";
 
 /** What the layout needs to know about a font: advance widths and vertical metrics. */
 export interface FontMetrics {
-  /** Width in points of `text` at `size`. */
+  /** Width in points of `text` at `size`: `pointsOf(advanceOf(text), size)`. */
   widthOf(text: string, size: number): number;
+  /** Sum of the advances of `text`, in font units: additive and exact, so a line is measured word by word. */
+  advanceOf(text: string): number;
+  /** Points at `size` of `units` font units. */
+  pointsOf(units: number, size: number): number;
   /** Ascender height as a fraction of the font size. */
   readonly ascent: number;
 }
@@ -88,25 +92,41 @@ function round(value: number): number {
  */
 export function wrapText(text: string, font: FontMetrics, size: number, width: number): string[] {
   const lines: string[] = [];
+  const space = font.advanceOf(" ");
+  const fits = (units: number): boolean => font.pointsOf(units, size) <= width;
   for (const paragraph of text.split("\n")) {
+    // Most texts fit: then the word-by-word pass below would rebuild the paragraph itself (widths only
+    // grow with the text). Not with leading spaces, which that pass drops.
+    if (!paragraph.startsWith(" ") && fits(font.advanceOf(paragraph))) {
+      lines.push(paragraph);
+      continue;
+    }
     let line = "";
+    let lineUnits = 0;
     for (const word of paragraph.split(" ")) {
-      const candidate = line === "" ? word : `${line} ${word}`;
-      if (font.widthOf(candidate, size) <= width) {
-        line = candidate;
+      const wordUnits = font.advanceOf(word);
+      const candidateUnits = line === "" ? wordUnits : lineUnits + space + wordUnits;
+      if (fits(candidateUnits)) {
+        line = line === "" ? word : `${line} ${word}`;
+        lineUnits = candidateUnits;
         continue;
       }
       if (line !== "") lines.push(line);
       // The word starts a new line; a single word wider than the line: cut it by characters.
       let piece = "";
+      let pieceUnits = 0;
       for (const char of word) {
-        if (piece !== "" && font.widthOf(piece + char, size) > width) {
+        const charUnits = font.advanceOf(char);
+        if (piece !== "" && font.pointsOf(pieceUnits + charUnits, size) > width) {
           lines.push(piece);
           piece = "";
+          pieceUnits = 0;
         }
         piece += char;
+        pieceUnits += charUnits;
       }
       line = piece;
+      lineUnits = pieceUnits;
     }
     lines.push(line);
   }

@@ -43,7 +43,7 @@
  */
 import { createHash } from "node:crypto";
 import { Type, type Static } from "typebox";
-import { Compile } from "typebox/schema";
+import { Check, Errors } from "typebox/schema";
 import { TemplatePackageError } from "./errors.js";
 import { compareSemver, isSemver } from "./semver.js";
 
@@ -120,8 +120,9 @@ export function parseManifest(bytes: Buffer): PackageManifest {
   } catch (error) {
     throw new TemplatePackageError("malformed", "The package manifest is not UTF-8 JSON", { cause: error });
   }
-  const [valid, errors] = Compile(ManifestSchema).Errors(parsed);
-  if (!valid) {
+  // Interpreted, not compiled: one small document per package, where compiling the schema cost ten times the check.
+  if (!Check(ManifestSchema, parsed)) {
+    const [, errors] = Errors(ManifestSchema, parsed);
     const first = errors[0];
     throw new TemplatePackageError("malformed", `The package manifest is invalid at ${first?.instancePath || "/"}: ${first?.message ?? "?"}`);
   }

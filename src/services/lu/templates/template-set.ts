@@ -4,13 +4,15 @@
  * rendering with it while a newer one is applied (./template-store.ts).
  *
  * Compiling does everything that can fail before a set is ever used: the
- * template files parse and match the format, their data schemas compile,
- * their texts parse, the fonts load and cover every literal character, the
- * maps and variables they name exist. A package with a broken template is
- * refused as a whole (`template_invalid`).
+ * template files parse and match the format, their data schemas are JSON
+ * Schemas whose references resolve (each schema's validator is compiled
+ * when a document of it is first checked: ./data-validation.ts), their
+ * texts parse, the fonts load, cover every literal character and subset,
+ * the maps and variables they name exist. A package with a broken template
+ * is refused as a whole (`template_invalid`).
  */
 import { createHash } from "node:crypto";
-import { Compile } from "typebox/schema";
+import { Compile, type Validator } from "typebox/schema";
 import {
   checkConstraints,
   checkPrintable,
@@ -19,6 +21,7 @@ import {
   toInvalidParams,
   type DataProblem,
   type DataValidator,
+  type SchemaChecker,
 } from "./data-validation.js";
 import { TemplatePackageError, templateDataInvalid, templateUnknown } from "./errors.js";
 import {
@@ -35,7 +38,7 @@ import { layoutDocument, type CompiledBlock } from "./layout.js";
 import type { TemplatePackage } from "./package-format.js";
 import { sha256Hex } from "./package-format.js";
 import type { SignablePdf } from "../../../protocols/pades/index.js";
-import { writePdf } from "./pdf-writer.js";
+import { TemplatePdfWriter } from "./pdf-writer.js";
 import {
   TemplateDefinitionSchema,
   type FontRole,
@@ -106,6 +109,19 @@ interface CompiledTemplate {
   margin: number;
   fontSize: number;
   printable: (codePoint: number) => boolean;
+  /** The PDF's /Subject and the layout's variables: the same for every document. */
+  subject: string;
+  variables: Readonly<Record<string, string>>;
+}
+
+/**
+ * The compiled validators that check template files: the same for every
+ * set, so a set lends them to the next (compiling the meta-schema is the
+ * larger part of loading a set's schemas).
+ */
+interface TemplateCheckers {
+  definition: Validator;
+  schema: SchemaChecker;
 }
 
 function invalidTemplate(path: string, detail: string, cause?: unknown): TemplatePackageError {
@@ -145,11 +161,11 @@ class TemplateCompiler {
   readonly #fonts = new Map<string, TemplateFont>();
   /** Per font, the characters the templates print themselves (kept in the font's base program). */
   readonly #literalCodePoints = new Map<TemplateFont, Set<number>>();
-  readonly #definitionValidator = Compile(TemplateDefinitionSchema);
-  readonly #checkSchema = createSchemaChecker();
+  readonly checkers: TemplateCheckers;
 
-  constructor(pkg: TemplatePackage) {
+  constructor(pkg: TemplatePackage, checkers: TemplateCheckers | undefined) {
     this.#pkg = pkg;
+    this.checkers = checkers ?? { definition: Compile(TemplateDefinitionSchema), schema: createSchemaChecker() };
   }
 
   compile(entry: { id: string; version: string; path: string }): CompiledTemplate {
@@ -161,8 +177,8 @@ class TemplateCompiler {
     } catch (error) {
       throw invalidTemplate(entry.path, "not UTF-8 JSON", error);
     }
-    const [valid, errors] = this.#definitionValidator.Errors(parsed);
-    if (!valid) {
+    if (!this.checkers.definition.Check(parsed)) {
+      const [, errors] = this.checkers.definition.Errors(parsed);
       const first = errors[0];
       throw invalidTemplate(entry.path, `not a template definition at ${first?.instancePath || "/"}: ${first?.message ?? "?"}`);
     }
@@ -172,7 +188,7 @@ class TemplateCompiler {
     }
     let validateSchema: DataValidator;
     try {
-      validateSchema = compileDataValidator(definition.schema, this.#checkSchema);
+      validateSchema = compileDataValidator(definition.schema, this.checkers.schema);
     } catch (error) {
       throw invalidTemplate(entry.path, `its data schema is unusable: ${error instanceof Error ? error.message : String(error)}`, error);
     }
@@ -242,6 +258,8 @@ class TemplateCompiler {
       fonts,
       margin: definition.layout.page?.margin ?? DEFAULT_MARGIN,
       fontSize: definition.layout.page?.fontSize ?? DEFAULT_FONT_SIZE,
+      subject: `${definition.documentType} — ${definition.title} (modèle ${definition.id} ${definition.version})`,
+      variables: Object.freeze({ templateId: definition.id, templateVersion: definition.version, packageVersion: this.#pkg.manifest.packageVersion }),
       printable: (codePoint) => {
         let known = coverage.get(codePoint);
         if (known === undefined) {
@@ -254,8 +272,8 @@ class TemplateCompiler {
   }
 
   /** Builds each font's program once all templates are compiled, taking over those of `previous` that did not change. */
-  async prepareFonts(previous: ReadonlyMap<string, TemplateFont>): Promise<void> {
-    for (const [font, codePoints] of this.#literalCodePoints) await font.prepare(codePoints, previous.get(font.sha256));
+  prepareFonts(previous: ReadonlyMap<string, TemplateFont>): void {
+    for (const [font, codePoints] of this.#literalCodePoints) font.prepare(codePoints, previous.get(font.sha256));
   }
 
   /** The fonts, by SHA-256 of their file. */
@@ -321,14 +339,17 @@ export class TemplateSet {
   readonly origin: TemplateSetOrigin;
   readonly #templates: ReadonlyMap<string, CompiledTemplate>;
   readonly #fonts: ReadonlyMap<string, TemplateFont>;
+  readonly #checkers: TemplateCheckers;
+  readonly #writer = new TemplatePdfWriter();
 
-  private constructor(pkg: TemplatePackage, origin: TemplateSetOrigin, templates: ReadonlyMap<string, CompiledTemplate>, fonts: ReadonlyMap<string, TemplateFont>) {
+  private constructor(pkg: TemplatePackage, origin: TemplateSetOrigin, compiler: TemplateCompiler, templates: ReadonlyMap<string, CompiledTemplate>) {
     this.packageVersion = pkg.manifest.packageVersion;
     this.digest = pkg.digest;
     this.publisher = pkg.manifest.publisher;
     this.origin = origin;
     this.#templates = templates;
-    this.#fonts = fonts;
+    this.#fonts = compiler.fonts;
+    this.#checkers = compiler.checkers;
     Object.freeze(this);
   }
 
@@ -336,18 +357,18 @@ export class TemplateSet {
    * Compiles every template of a package whose files were checked against
    * its manifest. Throws `TemplatePackageError` (`template_invalid`).
    * `previous` (the set this one replaces) lends its font programs when a
-   * font did not change, which saves most of the compilation time.
+   * font did not change, and its compiled schema checkers.
    */
   static async compile(pkg: TemplatePackage, origin: TemplateSetOrigin, options: { previous?: TemplateSet } = {}): Promise<TemplateSet> {
-    const compiler = new TemplateCompiler(pkg);
+    const compiler = new TemplateCompiler(pkg, options.previous === undefined ? undefined : options.previous.#checkers);
     const templates = new Map<string, CompiledTemplate>();
     for (const entry of pkg.manifest.templates) templates.set(entry.id, compiler.compile(entry));
     try {
-      await compiler.prepareFonts(options.previous === undefined ? new Map() : options.previous.#fonts);
+      compiler.prepareFonts(options.previous === undefined ? new Map() : options.previous.#fonts);
     } catch (error) {
       throw new TemplatePackageError("template_invalid", `A font of the package cannot be subset: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
-    return new TemplateSet(pkg, origin, templates, compiler.fonts);
+    return new TemplateSet(pkg, origin, compiler, templates);
   }
 
   /** The templates, sorted by id. */
@@ -389,7 +410,7 @@ export class TemplateSet {
       fontSize: template.fontSize,
       data,
       maps: template.maps,
-      variables: { templateId: summary.id, templateVersion: summary.version, packageVersion: this.packageVersion },
+      variables: template.variables,
     });
     const documentId = createHash("sha256")
       .update(DOCUMENT_ID_DOMAIN)
@@ -399,9 +420,9 @@ export class TemplateSet {
       .update(canonicalJson(data))
       .digest()
       .subarray(0, 16);
-    const signable = await writePdf(laidOut, template.fonts, {
+    const signable = await this.#writer.write(laidOut, template.fonts, {
       title: summary.title,
-      subject: `${summary.documentType} — ${summary.title} (modèle ${summary.id} ${summary.version})`,
+      subject: template.subject,
       language: LANGUAGE,
       creator: CREATOR,
       documentId,

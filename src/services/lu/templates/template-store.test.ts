@@ -308,4 +308,18 @@ describe("TemplateStore refuses a bad package and changes nothing", () => {
     expect((await rejection((async () => store.applyPackage(await make(), { trust }))())).reason).toBe(reason);
     expect(await storeState(store, dataDir)).toEqual(before);
   });
+
+  // Data validators are compiled on first use: what would make that fail must still refuse the package before it applies.
+  it.each([
+    ["a pattern that is no regular expression", { type: "string", pattern: "([" }, /data schema is unusable: not a JSON Schema \(2020-12\): \/properties\/pidNumber\/pattern /],
+    ["a reference to a definition the schema lacks", { $ref: "#/$defs/nowhere" }, /data schema is unusable: the reference "#\/\$defs\/nowhere" does not resolve/],
+  ])("a template whose data schema has %s", async (_label, pidNumber, detail) => {
+    const before = await storeState(store, dataDir);
+    const files = editTemplate(v110, "templates/lu-pid.json", (t) => ((t.schema as { properties: Record<string, unknown> }).properties.pidNumber = pidNumber));
+    const refused = await rejection((async () => store.applyPackage(await makePackage(files, "1.2.0"), { trust }))());
+    expect(refused.reason).toBe("template_invalid");
+    expect(refused.detail).toMatch(/^templates\/lu-pid\.json: /);
+    expect(refused.detail).toMatch(detail);
+    expect(await storeState(store, dataDir)).toEqual(before);
+  });
 });
