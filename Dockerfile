@@ -6,10 +6,14 @@ WORKDIR /app
 # Native addons (pkcs11js) build against the image's Node headers.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts
+# No install scripts yet (`prepare` would build before the sources are here), then the one the runtime needs
+# (package.json allowScripts): pkcs11js's native build.
+RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild pkcs11js
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
+# npm run build = tsc + the run-time assets (the built-in CNS templates and their fonts).
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
