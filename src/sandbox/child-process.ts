@@ -69,6 +69,8 @@ export async function startSandboxProcess(options: SandboxProcessOptions): Promi
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const pid = child.pid;
+  // A failed kill or IPC send emits 'error' at any time: logged, never an unhandled 'error' event.
+  child.on("error", (err) => options.logger.warn({ err }, "sandbox process error"));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
   });

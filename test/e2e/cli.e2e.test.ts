@@ -107,6 +107,14 @@ describe("passerelle CLI", () => {
       expect(await gone(pid)).toBe(true);
     });
 
+    it("fails the start with the sandbox's own reason when the simulators cannot start", async () => {
+      // TEST-NET-1 (RFC 5737): a valid address no interface here has, so every simulator's bind fails.
+      const cli = start(["start"], { SANDBOX_HOST: "192.0.2.1" });
+      expect(await cli.exited).toBe(1);
+      expect(cli.stderr()).toMatch(/passerelle: The sandbox failed to start: Sandbox failed to start: simulator "sandbox-ca" \(.*EADDRNOTAVAIL/);
+      expect(cli.stderr()).not.toContain("listening on");
+    });
+
     it("stops the gateway with exit code 1 when the simulators' process dies", async () => {
       const cli = start(["start"]);
       await waitForOutput(cli, (s) => URL_LINE.test(s));
