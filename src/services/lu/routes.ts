@@ -20,6 +20,7 @@ import { PasserelleError, unauthenticated } from "../../errors/index.js";
 import { requireRole } from "../../http/auth/authenticate.js";
 import { V1_PROBLEMS, problemResponses } from "../../http/schemas.js";
 import { PDF_MEDIA_TYPE, binaryBody } from "../trust/schemas.js";
+import { prefersPdf } from "./accept.js";
 import {
   CreateDocumentBodySchema,
   DepositHeadersSchema,
@@ -69,13 +70,6 @@ function credentialOf(headers: PractitionerHeaders): PractitionerCredential {
   });
 }
 
-function wantsPdf(request: FastifyRequest): boolean {
-  const accept = request.headers.accept ?? "";
-  // The first listed of the two wins; JSON is the default.
-  const pdf = accept.indexOf(PDF_MEDIA_TYPE);
-  const json = accept.indexOf("application/json");
-  return pdf !== -1 && (json === -1 || pdf < json);
-}
 
 export function luRoutes(service: LuService, options: { bodyLimit: number }): FastifyPluginAsync {
   return async (v1) => {
@@ -168,7 +162,7 @@ export function luRoutes(service: LuService, options: { bodyLimit: number }): Fa
           practitioner: credentialOf(request.headers as PractitionerHeaders),
           ...(body.deposit === undefined ? {} : { deposit: body.deposit }),
         });
-        if (wantsPdf(request)) {
+        if (prefersPdf(request.headers.accept, PDF_MEDIA_TYPE)) {
           reply
             .type(PDF_MEDIA_TYPE)
             .header("x-document-id", created.document.documentId)
