@@ -10,6 +10,7 @@
  * Service modules contribute their own rows (spread at the end of SETTINGS),
  * built from the parsers passed in so that no module cycle arises.
  */
+import { isIP } from "node:net";
 import { identitySettingSpecs } from "../services/identity/settings.js";
 import { luSettingSpecs } from "../services/lu/settings.js";
 import { trustSettingSpecs } from "../services/trust/settings.js";
@@ -93,6 +94,31 @@ export function parseUrl(schemes: readonly string[]): Parser<string> {
   };
 }
 
+/**
+ * TRUST_PROXY: the reverse proxies whose `X-Forwarded-For` is believed, as
+ * addresses or CIDR blocks (Fastify/proxy-addr's list), or a number of hops.
+ * `true` (believe anyone) is refused: any client could then choose its own
+ * address and escape per-address rate limits.
+ */
+export const parseTrustProxy: Parser<string[] | number> = (raw) => {
+  const v = raw.trim();
+  const expected = "proxy addresses or CIDR blocks, comma-separated (e.g. 10.0.0.0/8,192.168.1.10), or a hop count 1–10";
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops < 1 || hops > 10) throw new SettingError(expected);
+    return hops;
+  }
+  const entries = v.split(",").map((e) => e.trim());
+  for (const entry of entries) {
+    const [address = "", prefix, extra] = entry.split("/");
+    const family = isIP(address);
+    const maxPrefix = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
+    if (family === 0 || !prefixOk || extra !== undefined) throw new SettingError(expected);
+  }
+  return entries;
+};
+
 /** A caller credential: `id:sha256hex[:role+role]`, see src/http/auth/callers.ts. */
 export interface CallerCredentialSpec {
   id: string;
@@ -151,6 +177,12 @@ export const SETTINGS = {
     description: "Acknowledge the terms of use; required outside the sandbox profile",
     parse: parseBoolean,
     default: false,
+  }),
+  trustProxy: spec({
+    env: "TRUST_PROXY",
+    description:
+      "Behind a reverse proxy or load balancer: the proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated, or a hop count). Sets the client address used by per-address rate limits and logs; unset: the TCP peer",
+    parse: parseTrustProxy,
   }),
   host: spec({
     env: "HOST",

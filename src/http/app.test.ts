@@ -43,6 +43,7 @@ const testRoutes: FastifyPluginAsync = async (v1) => {
     await new Promise((resolve) => setTimeout(resolve, 2_000).unref());
     return { aborted: request.signal.aborted };
   });
+  v1.get("/ip", async (request) => ({ ip: request.ip }));
   v1.get("/boom", async () => {
     throw new Error("database password=hunter2 leaked in message");
   });
@@ -246,7 +247,7 @@ describe("health, metrics and OpenAPI", () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     for (const [p, ops] of Object.entries(doc.paths)) {
-      if (p.startsWith("/v1/echo") || p.startsWith("/v1/slow") || p.startsWith("/v1/boom")) continue;
+      if (["/v1/echo", "/v1/slow", "/v1/boom", "/v1/ip"].some((testRoute) => p.startsWith(testRoute))) continue;
       for (const [method, op] of Object.entries(ops)) {
         const ok = op.responses["200"];
         expect(ok, `${method} ${p} documents 200`).toBeDefined();
@@ -258,5 +259,33 @@ describe("health, metrics and OpenAPI", () => {
     const docs = await app.inject({ method: "GET", url: "/docs/" });
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toContain("swagger");
+  });
+});
+
+describe("client address behind a proxy (TRUST_PROXY)", () => {
+  const ipOf = async (app: Built["app"], remoteAddress: string): Promise<string> => {
+    const res = await app.inject({ method: "GET", url: "/v1/ip", remoteAddress, headers: { ...auth, "x-forwarded-for": "203.0.113.7" } });
+    return (res.json() as { ip: string }).ip;
+  };
+
+  it("ignores X-Forwarded-For by default", async () => {
+    const { app } = await build();
+    expect(await ipOf(app, "10.0.0.5")).toBe("10.0.0.5");
+  });
+
+  it("believes X-Forwarded-For from a listed proxy only", async () => {
+    const { app } = await build({ TRUST_PROXY: "10.0.0.0/8, 192.168.1.10" });
+    expect(await ipOf(app, "10.0.0.5")).toBe("203.0.113.7");
+    expect(await ipOf(app, "192.168.1.10")).toBe("203.0.113.7");
+    expect(await ipOf(app, "198.51.100.1")).toBe("198.51.100.1");
+  });
+
+  it("takes a hop count", async () => {
+    const { app } = await build({ TRUST_PROXY: "1" });
+    expect(await ipOf(app, "198.51.100.1")).toBe("203.0.113.7");
+  });
+
+  it.each(["true", "0", "11", "10.0.0.0/33", "proxy.internal", "10.0.0.1/8/1", "10.0.0.1,"])("refuses TRUST_PROXY=%j at start", (value) => {
+    expect(() => loadConfig({ env: { TRUST_PROXY: value } })).toThrow(/TRUST_PROXY/);
   });
 });

@@ -43,6 +43,12 @@ export interface AppDeps {
   isShuttingDown?: () => boolean;
 }
 
+/** A hop count as Fastify's documented function form (`hop < hops`: the n nearest proxies); a list as is. */
+function trustProxyOption(trust: string[] | number): string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust !== "number") return trust;
+  return (_address, hop) => hop < trust;
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 const METHODS: HTTPMethod[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -72,6 +78,8 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true } },
     clientErrorHandler: writeClientErrorProblem,
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory() } },
+    // request.ip (per-address rate limits of the public pages, logs) from X-Forwarded-For, for the listed proxies only.
+    ...(config.trustProxy === undefined ? {} : { trustProxy: trustProxyOption(config.trustProxy) }),
   };
   if (deps.https) (options as { https: unknown }).https = deps.https;
   const app = Fastify(options) as unknown as FastifyInstance;
