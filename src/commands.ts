@@ -11,6 +11,7 @@ import {
   loadConfig,
   type GatewayConfig,
 } from "./config/index.js";
+import pino from "pino";
 import { createLogger } from "./observability/logger.js";
 import type { SandboxProcess } from "./sandbox/child-process.js";
 import { packageVersion } from "./version.js";
@@ -78,7 +79,9 @@ function onSignals(stop: (signal: string) => Promise<void>, signals: readonly No
 async function start(): Promise<void> {
   const config = loadOrExit();
   const t0 = performance.now();
-  const logger = createLogger({ level: config.effectiveLogLevel });
+  // One stdout writer for both processes: the sandbox's lines are written through the gateway's destination.
+  const destination = pino.destination({ dest: 1, sync: false });
+  const logger = createLogger({ level: config.effectiveLogLevel, destination });
   // The simulators run in a child process (see sandbox/child-process.ts), started first so that it issues the
   // PKI and starts the simulators while this process loads the gateway's code.
   let sandboxProcess: Promise<SandboxProcess> | undefined;
@@ -89,6 +92,7 @@ async function start(): Promise<void> {
       env: process.env,
       dataDir: config.dataDir,
       logger: logger.child({ component: "sandbox" }),
+      logLine: (line) => destination.write(line),
     });
     sandboxProcess.catch(() => undefined); // awaited (and reported) by createGateway
   }
@@ -137,7 +141,10 @@ async function sandboxOnly(): Promise<void> {
   const { builtInSimulators, reportFailureToParent, reportToParent, SANDBOX_CHILD_ENV, startSandbox } = await import("./sandbox/index.js");
   const underGateway = process.env[SANDBOX_CHILD_ENV] === "1" && process.send !== undefined;
   // Under a gateway, both processes write to the same stdout: whole lines, one write each (see LoggerSettings.sync).
-  const logger = createLogger({ level: config.effectiveLogLevel, ...(underGateway ? { name: "passerelle-sandbox", sync: true } : {}) });
+  const logger = createLogger({ level: config.effectiveLogLevel, ...(underGateway ? { name: "passerelle-sandbox" } : {}) });
+  // A gateway that dies (or fails its own start) before this sandbox is up: nothing to report to, stop now.
+  const parentGone = (): never => process.exit(0);
+  if (underGateway) process.once("disconnect", parentGone);
   let sandbox;
   try {
     sandbox = await startSandbox({ dataDir: config.dataDir, simulators: builtInSimulators(), host: config.sandboxHost, logger });
@@ -151,6 +158,7 @@ async function sandboxOnly(): Promise<void> {
     // which reaches the whole process group, must not take the simulators away from a gateway still draining.
     process.on("SIGINT", () => undefined);
     onSignals(() => running.close(), ["SIGTERM"]);
+    process.off("disconnect", parentGone);
     reportToParent(running, logger);
     return;
   }

@@ -84,32 +84,38 @@ export interface Gateway {
  * ```
  */
 export async function createGateway(options: CreateGatewayOptions = {}): Promise<Gateway> {
-  const config = options.config ?? loadConfig(options.env ? { env: options.env } : {});
+  // A sandbox handed in is ours to close on every failure path, the earliest included.
+  const closeGivenSandbox = async (): Promise<void> => {
+    if (options.sandbox !== undefined) await options.sandbox.then((s) => s.close(), () => undefined);
+  };
+  let config: GatewayConfig;
+  try {
+    config = options.config ?? loadConfig(options.env ? { env: options.env } : {});
+    if (options.sandbox !== undefined && config.profile !== "sandbox") {
+      throw new TypeError(`options.sandbox is for the sandbox profile, not "${config.profile}"`);
+    }
+  } catch (err) {
+    await closeGivenSandbox();
+    throw err;
+  }
   const logger =
     options.logger ??
     createLogger({ level: config.effectiveLogLevel, ...(options.logDestination ? { destination: options.logDestination } : {}) });
   const metrics = new GatewayMetrics();
   const version = packageVersion();
-  const cleanups: Array<() => Promise<void>> = [];
+  const cleanups: Array<() => Promise<void>> = [closeGivenSandbox];
   const undo = async () => {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => logger.warn({ err }, "cleanup failed"));
   };
 
-  const modules = options.modules ?? builtInModules();
-  for (const module of modules) module.prepare?.(config, logger.child({ module: module.name }));
-
   try {
+    const modules = options.modules ?? builtInModules();
+    for (const module of modules) module.prepare?.(config, logger.child({ module: module.name }));
+
     const https = await readHttpsOptions(config);
 
-    if (options.sandbox !== undefined && config.profile !== "sandbox") {
-      throw new TypeError(`options.sandbox is for the sandbox profile, not "${config.profile}"`);
-    }
     let sandbox: RunningSandbox | undefined;
-    if (options.sandbox !== undefined) {
-      const starting = options.sandbox;
-      // Closed even if this start fails before (or while) awaiting it.
-      cleanups.push(() => starting.then((s) => s.close(), () => undefined));
-    } else if (config.profile === "sandbox") {
+    if (options.sandbox === undefined && config.profile === "sandbox") {
       // Loaded only here: the simulators (three OpenID Providers among them) are no part of a real deployment's memory.
       const { builtInSimulators, startSandbox } = await import("../sandbox/index.js");
       sandbox = await startSandbox({

@@ -122,6 +122,8 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
         status: reply.statusCode,
         responseTimeMs: Math.round(elapsedMs * 100) / 100,
         caller: request.caller?.id,
+        // The client: the TCP peer, or the X-Forwarded-For address when the peer is a TRUST_PROXY proxy.
+        remoteAddress: request.ip,
       },
       "request completed",
     );

@@ -6,13 +6,6 @@ export interface LoggerSettings {
   /** Defaults to stdout. Tests pass a stream to read what was logged. */
   destination?: DestinationStream;
   name?: string;
-  /**
-   * Write each line with its own write() to stdout (default: coalesced,
-   * asynchronous). For a process sharing its stdout with another, such as the
-   * sandbox under a gateway: a line-sized write to a pipe is atomic
-   * (POSIX PIPE_BUF, 4 kB), a coalesced one could interleave mid-line.
-   */
-  sync?: boolean;
 }
 
 interface SerializableRequest {
@@ -88,5 +81,5 @@ export function createLogger(settings: LoggerSettings): Logger {
   // Without a destination: stdout, written asynchronously (sonic-boom coalesces the lines logged while a write is
   // in flight, so a busy gateway makes few write calls), which pino flushes
   // synchronously when the process exits. The audit trail, which must not lose a record, has its own fsynced sink.
-  return pino(options, settings.destination ?? pino.destination({ dest: 1, sync: settings.sync ?? false }));
+  return pino(options, settings.destination ?? pino.destination({ dest: 1, sync: false }));
 }

@@ -52,17 +52,20 @@ function countDigits(value: string, enough: number): number {
 
 /**
  * Logged objects use few distinct keys, so the three patterns run once per
- * key, not once per line. Bounded: past the limit (keys made of data, say)
+ * key, not once per line. A memo of a pure function (the patterns have no
+ * g/y flag, so no state), bounded in entries and key length: past the limits
  * the patterns simply run every time.
  */
 const sensitiveKeys = new Map<string, boolean>();
 const SENSITIVE_KEY_MEMO_LIMIT = 2048;
+/** Field names are short; a longer key is data used as a key, not worth keeping. */
+const SENSITIVE_KEY_MEMO_MAX_LENGTH = 64;
 
 export function isSensitiveKey(key: string): boolean {
   const known = sensitiveKeys.get(key);
   if (known !== undefined) return known;
   const sensitive = SECRET_KEY.test(key) || PIN_KEY.test(key) || NATIONAL_ID_KEY.test(key);
-  if (sensitiveKeys.size < SENSITIVE_KEY_MEMO_LIMIT) sensitiveKeys.set(key, sensitive);
+  if (key.length <= SENSITIVE_KEY_MEMO_MAX_LENGTH && sensitiveKeys.size < SENSITIVE_KEY_MEMO_LIMIT) sensitiveKeys.set(key, sensitive);
   return sensitive;
 }
 

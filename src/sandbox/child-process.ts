@@ -17,6 +17,7 @@
  * so a gateway killed with SIGKILL leaves no simulator behind.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
 import type { Logger } from "pino";
 import { SandboxPki } from "../trust/pki/index.js";
 import type { RunningSimulator } from "./simulator.js";
@@ -41,6 +42,13 @@ export interface SandboxProcessOptions {
   readyTimeoutMs?: number;
   /** How long close() waits for the child to exit before SIGKILL (default 5 s). */
   closeTimeoutMs?: number;
+  /**
+   * Where the child's log lines go, one whole line (with its newline) per
+   * call — the gateway's own log destination, so that the two processes'
+   * lines never interleave mid-line (writes to a shared pipe above 4 kB are
+   * not atomic). Absent: the child writes to this process's stdout itself.
+   */
+  logLine?: (line: string) => void;
 }
 
 export interface SandboxProcess extends RunningSandbox {
@@ -63,11 +71,15 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 export async function startSandboxProcess(options: SandboxProcessOptions): Promise<SandboxProcess> {
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+  const logLine = options.logLine;
   const child = fork(options.cliPath, ["sandbox"], {
     env: { ...options.env, [SANDBOX_CHILD_ENV]: "1" },
-    // Logs share the gateway's stdout (one JSON stream); errors its stderr.
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    // Logs join the gateway's (one JSON stream, through logLine when given); errors go to its stderr.
+    stdio: ["ignore", logLine === undefined ? "inherit" : "pipe", "inherit", "ipc"],
   });
+  if (logLine !== undefined && child.stdout !== null) {
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on("line", (line) => logLine(`${line}\n`));
+  }
   const pid = child.pid;
   // A failed kill or IPC send emits 'error' at any time: logged, never an unhandled 'error' event.
   child.on("error", (err) => options.logger.warn({ err }, "sandbox process error"));
@@ -170,21 +182,29 @@ async function stop(child: ChildProcess, exited: Promise<unknown>, timeoutMs: nu
 export function reportToParent(sandbox: RunningSandbox, logger: Logger): void {
   const send = process.send?.bind(process);
   if (send === undefined) throw new TypeError("reportToParent() needs an IPC channel (started by startSandboxProcess)");
-  const message: SandboxChildMessage = { type: "passerelle-sandbox-ready", simulators: sandbox.simulators };
-  send(message);
-  process.once("disconnect", () => {
-    logger.info("gateway gone: closing the sandbox");
+  let closing = false;
+  const closeAndExit = (why: string): void => {
+    if (closing) return;
+    closing = true;
+    logger.info(`${why}: closing the sandbox`);
     sandbox.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );
+  };
+  process.once("disconnect", () => closeAndExit("gateway gone"));
+  if (!process.connected) return closeAndExit("gateway gone before the sandbox was ready");
+  const message: SandboxChildMessage = { type: "passerelle-sandbox-ready", simulators: sandbox.simulators };
+  // A channel that closes meanwhile is an error for this send (never an unhandled 'error' event): same outcome.
+  send(message, undefined, {}, (err) => {
+    if (err !== null) closeAndExit("gateway gone before the sandbox was ready");
   });
 }
 
 /** The child's side when its start failed: the parent gets the reason before the exit. */
 export function reportFailureToParent(message: string): Promise<void> {
   const send = process.send?.bind(process);
-  if (send === undefined) return Promise.resolve();
+  if (send === undefined || !process.connected) return Promise.resolve();
   const failed: SandboxChildMessage = { type: "passerelle-sandbox-failed", message };
   return new Promise((resolve) => {
     send(failed, undefined, {}, () => resolve());

@@ -4,6 +4,7 @@ import https from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { FastifyPluginAsync } from "fastify";
+import { SerializerSelector } from "@fastify/fast-json-stringify-compiler";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterEach, describe, expect, it } from "vitest";
 import { createGateway, type Gateway } from "../../src/index.js";
@@ -52,6 +53,29 @@ describe("createGateway (library mode)", () => {
     expect(metrics).toContain('passerelle_http_requests_total{method="GET",route="/health/ready",status="200"} 1');
     await gateway.close();
     await expect(fetch(`${url}/health/live`)).rejects.toThrow();
+  });
+
+  it("has a response serializer that compiles for every documented response (they are compiled lazily, on first use)", async () => {
+    const { url } = await start({});
+    type Media = { schema?: unknown };
+    const doc = (await (await fetch(`${url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, Media> }> }>>;
+    };
+    // The compiler Fastify uses (src/http/lazy-serializers.ts), run eagerly on every JSON response schema.
+    const compile = SerializerSelector()(undefined, {});
+    let compiled = 0;
+    for (const [route, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        for (const [status, response] of Object.entries(operation.responses)) {
+          for (const [mediaType, media] of Object.entries(response.content ?? {})) {
+            if (!mediaType.includes("json") || media.schema === undefined) continue;
+            expect(() => compile({ schema: media.schema, method, url: route, httpStatus: status }), `${method} ${route} ${status}`).not.toThrow();
+            compiled += 1;
+          }
+        }
+      }
+    }
+    expect(compiled).toBeGreaterThan(50);
   });
 
   it("documents every route of every built-in module in a valid OpenAPI 3.1 document, with schemas and examples", async () => {
