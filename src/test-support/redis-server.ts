@@ -35,7 +35,27 @@ export interface StartRedisServerOptions {
   args?: string[];
 }
 
+/**
+ * A free port found by binding port 0 is free only until someone else takes
+ * it (another test's server, the kernel handing it out again): when
+ * redis-server then fails to bind, start again on fresh ports.
+ */
+async function retryOnPortClash<T>(start: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await start();
+    } catch (error) {
+      const clash = error instanceof Error && error.message.includes("Address already in use");
+      if (!clash || attempt >= attempts) throw error;
+    }
+  }
+}
+
 export async function startRedisServer(options: StartRedisServerOptions = {}): Promise<RedisServerHandle> {
+  return options.port !== undefined ? startRedisServerOnce(options) : retryOnPortClash(() => startRedisServerOnce(options));
+}
+
+async function startRedisServerOnce(options: StartRedisServerOptions): Promise<RedisServerHandle> {
   const dir = await mkdtemp(join(tmpdir(), "passerelle-redis-"));
   try {
     const port = options.port ?? (await findFreePort());
@@ -123,17 +143,18 @@ export async function startRedisCluster(size = 3): Promise<RedisClusterHandle> {
   };
   try {
     for (let index = 0; index < size; index += 1) {
-      // An explicit bus port: the default (port + 10000) may be taken.
-      const busPort = await findFreePort();
+      // An explicit bus port: the default (port + 10000) may be taken. Both ports are chosen afresh on a clash.
       nodes.push(
-        await startRedisServer({
-          args: [
-            "--cluster-enabled", "yes",
-            "--cluster-config-file", "nodes.conf",
-            "--cluster-node-timeout", "2000",
-            "--cluster-port", String(busPort),
-          ],
-        }),
+        await retryOnPortClash(async () =>
+          startRedisServerOnce({
+            args: [
+              "--cluster-enabled", "yes",
+              "--cluster-config-file", "nodes.conf",
+              "--cluster-node-timeout", "2000",
+              "--cluster-port", String(await findFreePort()),
+            ],
+          }),
+        ),
       );
     }
     await promisify(execFile)(
