@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { START_ARGS, rssMb, sandboxPid, startProcess, waitStatus } from "./support/gateway-process.mjs";
+import { START_ARGS, parseWrkReport, rssMb, sandboxPid, startProcess, waitStatus } from "./support/gateway-process.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const KEY = "psk_bench_0123456789abcdef0123456789";
@@ -27,13 +27,7 @@ if (spawnSync(WRK, ["--version"]).error) {
 
 function wrk(url, seconds) {
   const r = spawnSync(WRK, ["-t1", "-c32", `-d${seconds}s`, "--latency", "-H", `X-Api-Key: ${KEY}`, `${url}/v1/caller`], { encoding: "utf8" });
-  const out = r.stdout;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const total = Number(/(\d+) requests in/.exec(out)?.[1]);
-  const p99raw = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
-  const p99ms = p99raw ? Number(p99raw[1]) * ({ us: 0.001, ms: 1, s: 1000 }[p99raw[2]]) : NaN;
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, total, p99ms, non2xx };
+  return parseWrkReport(r.stdout);
 }
 
 const load = () => `loadavg(1m) ${loadavg()[0].toFixed(2)}`;

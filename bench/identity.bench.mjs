@@ -18,6 +18,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
+import { parseWrkReport } from "./support/gateway-process.mjs";
 import { Agent, fetch } from "undici";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -86,18 +87,7 @@ function wrk(url, seconds, headers, connections = 16) {
     child.stdout.on("data", (d) => (out += d.toString()));
     child.on("error", reject);
     child.on("exit", () => {
-      const latency = (p) => {
-        const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
-        return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
-      };
-      resolve({
-        rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
-        total: Number(/(\d+) requests in/.exec(out)?.[1]),
-        p50ms: latency(50),
-        p99ms: latency(99),
-        non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
-        errors: /Socket errors:.*/.exec(out)?.[0],
-      });
+      resolve(parseWrkReport(out));
     });
   });
 }

@@ -37,7 +37,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Agent, fetch } from "undici";
-import { START_ARGS, cpuSeconds, peakRssMb, rssMb, sandboxPid, startProcess, waitStatus } from "./support/gateway-process.mjs";
+import { START_ARGS, cpuSeconds, parseWrkReport, peakRssMb, rssMb, sandboxPid, startProcess, waitStatus } from "./support/gateway-process.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = (p) => import(path.join(root, "dist", p));
@@ -118,17 +118,8 @@ function wrk(url, seconds, connections, script) {
     });
     child.on("exit", () => {
       clearInterval(sampler);
-      const latency = (p) => {
-        const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
-        return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
-      };
       resolve({
-        rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
-        total: Number(/(\d+) requests in/.exec(out)?.[1]),
-        p50ms: latency(50),
-        p99ms: latency(99),
-        non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
-        errors: /Socket errors:.*/.exec(out)?.[0],
+        ...parseWrkReport(out),
         output: out,
         wrkCpuS,
       });

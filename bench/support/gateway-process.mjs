@@ -104,3 +104,19 @@ export function cpuSeconds(pid) {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
+
+/** The figures of one `wrk --latency` run, from its printed report (latencies in ms). */
+export function parseWrkReport(out) {
+  const latency = (p) => {
+    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
+  };
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    total: Number(/(\d+) requests in/.exec(out)?.[1]),
+    p50ms: latency(50),
+    p99ms: latency(99),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    errors: /Socket errors:.*/.exec(out)?.[0],
+  };
+}
