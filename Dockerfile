@@ -12,7 +12,7 @@ RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild pkcs11js
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
-# npm run build = tsc + the run-time assets (the built-in CNS templates and their fonts).
+# npm run build = tsc, the run-time assets (the built-in CNS templates and their fonts), then the command's bundle.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim AS runtime
@@ -32,5 +32,5 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Heap sizing flags: see README, Architecture, "Memory".
-ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=50", "dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=50", "dist/bin/passerelle.js"]
 CMD ["start"]

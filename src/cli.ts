@@ -13,6 +13,9 @@
  * default factor after each full collection — see README, "Memory".
  */
 import { enableCompileCache } from "node:module";
+import { fileURLToPath } from "node:url";
 
 enableCompileCache();
-await import("./commands.js");
+const { runCli } = await import("./commands.js");
+// This file is the command: `passerelle start` forks it again as `passerelle sandbox`.
+runCli(fileURLToPath(import.meta.url), process.argv.slice(2));

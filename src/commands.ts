@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
   ConfigError,
@@ -76,7 +75,7 @@ function onSignals(stop: (signal: string) => Promise<void>, signals: readonly No
   }
 }
 
-async function start(): Promise<void> {
+async function start(entry: string): Promise<void> {
   const config = loadOrExit();
   const t0 = performance.now();
   // One stdout writer for both processes: the sandbox's lines are written through the gateway's destination.
@@ -88,7 +87,7 @@ async function start(): Promise<void> {
   if (config.profile === "sandbox") {
     const { startSandboxProcess } = await import("./sandbox/child-process.js");
     sandboxProcess = startSandboxProcess({
-      cliPath: fileURLToPath(new URL("./cli.js", import.meta.url)),
+      cliPath: entry,
       env: process.env,
       dataDir: config.dataDir,
       logger: logger.child({ component: "sandbox" }),
@@ -175,7 +174,7 @@ function hashKey(key: string | undefined): void {
   process.stdout.write(`API_KEYS entry: <caller-id>:${hashApiKey(value)}\n`);
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(entry: string, argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -192,7 +191,7 @@ async function main(argv: string[]): Promise<void> {
   }
   switch (command) {
     case "start":
-      return start();
+      return start(entry);
     case "sandbox":
       return sandboxOnly();
     case "hash-key":
@@ -203,7 +202,10 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`passerelle: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+/** Runs the command line `argv`; `entry` is the command's own script (the sandbox process runs it too). */
+export function runCli(entry: string, argv: string[]): void {
+  main(entry, argv).catch((err: unknown) => {
+    process.stderr.write(`passerelle: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -75,7 +75,7 @@ export async function waitStatus(url, probe, timeoutMs = 60_000) {
 /** The sandbox process: the gateway's child running `cli.js sandbox`. */
 export function sandboxPid(gatewayPid) {
   const out = spawnSync("ps", ["-o", "pid=,args=", "--ppid", String(gatewayPid)], { encoding: "utf8" }).stdout;
-  const line = out.split("\n").find((l) => l.includes("cli.js sandbox"));
+  const line = out.split("\n").find((l) => l.includes(" sandbox"));
   return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
 }
 

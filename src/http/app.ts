@@ -13,7 +13,7 @@ import type { Vault } from "../vault/types.js";
 import type { UpstreamRegistry } from "../gateway/upstreams.js";
 import { makeAuthenticateCaller } from "./auth/authenticate.js";
 import type { CallerDirectory } from "./auth/callers.js";
-import { lazySerializerFactory } from "./lazy-serializers.js";
+import { lazySerializerFactory, lazyValidatorFactory } from "./lazy-compilers.js";
 import { registerOpenApi } from "./openapi.js";
 import { PROBLEM_CONTENT_TYPE, sendProblem, toPasserelleError } from "./problem.js";
 import { auditRoutes } from "./routes/audit.js";
@@ -77,7 +77,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true } },
     clientErrorHandler: writeClientErrorProblem,
-    schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory() } },
+    schemaController: { compilersFactory: { buildValidator: lazyValidatorFactory(), buildSerializer: lazySerializerFactory() } },
     // request.ip (per-address rate limits of the public pages, logs) from X-Forwarded-For, for the listed proxies only.
     ...(config.trustProxy === undefined ? {} : { trustProxy: trustProxyOption(config.trustProxy) }),
   };

@@ -32,7 +32,7 @@ export type SandboxChildMessage =
   | { type: "passerelle-sandbox-failed"; message: string };
 
 export interface SandboxProcessOptions {
-  /** The `passerelle` entry (dist/cli.js) to run as `sandbox`. */
+  /** The `passerelle` command's script (dist/bin/passerelle.js, or dist/cli.js unbundled) to run as `sandbox`. */
   cliPath: string;
   /** The child's environment (the gateway's own: same DATA_DIR, SANDBOX_HOST, LOG_LEVEL). */
   env: NodeJS.ProcessEnv;

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { spawnCli, waitForOutput, type RunningCli } from "../support/cli.js";
+import { CLI, spawnCli, waitForOutput, type RunningCli } from "../support/cli.js";
 
 const run = promisify(execFile);
 const clis: RunningCli[] = [];
@@ -153,7 +153,7 @@ describe("passerelle CLI", () => {
   });
 
   it("hash-key prints a new key and its API_KEYS entry", async () => {
-    const { stdout } = await run(process.execPath, [new URL("../../dist/cli.js", import.meta.url).pathname, "hash-key", "k"]);
+    const { stdout } = await run(process.execPath, [CLI, "hash-key", "k"]);
     expect(stdout).toBe("API_KEYS entry: <caller-id>:5c8e8d2b0ab0c1ec1ac2eb2e2e7d5b43ad3c7b1b6b4b81d3a80f0b7f2f0b1d5e\n".replace(/[0-9a-f]{64}/, (await import("node:crypto")).createHash("sha256").update("k").digest("hex")));
   });
 });

@@ -5,7 +5,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const CLI = path.join(ROOT, "dist/cli.js");
+/** The command as shipped (package.json "bin"): the bundle of dist/cli.js. */
+export const CLI = path.join(ROOT, "dist/bin/passerelle.js");
 
 export interface RunningCli {
   child: ChildProcess;
