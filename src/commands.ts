@@ -137,7 +137,12 @@ async function start(entry: string): Promise<void> {
 
 async function sandboxOnly(): Promise<void> {
   const config = loadOrExit();
-  const { builtInSimulators, reportFailureToParent, reportToParent, SANDBOX_CHILD_ENV, startSandbox } = await import("./sandbox/index.js");
+  // Not ./sandbox/index.js: the simulators load after the ports are bound (sandbox/registry.ts), not with this import.
+  const [{ startSandbox }, { builtInSimulators }, { reportFailureToParent, reportListeningToParent, reportToParent, SANDBOX_CHILD_ENV }] = await Promise.all([
+    import("./sandbox/start-sandbox.js"),
+    import("./sandbox/registry.js"),
+    import("./sandbox/child-process.js"),
+  ]);
   const underGateway = process.env[SANDBOX_CHILD_ENV] === "1" && process.send !== undefined;
   // Under a gateway, both processes write to the same stdout: whole lines, one write each (see LoggerSettings.sync).
   const logger = createLogger({ level: config.effectiveLogLevel, ...(underGateway ? { name: "passerelle-sandbox" } : {}) });
@@ -146,7 +151,13 @@ async function sandboxOnly(): Promise<void> {
   if (underGateway) process.once("disconnect", parentGone);
   let sandbox;
   try {
-    sandbox = await startSandbox({ dataDir: config.dataDir, simulators: builtInSimulators(), host: config.sandboxHost, logger });
+    sandbox = await startSandbox({
+      dataDir: config.dataDir,
+      simulators: builtInSimulators(),
+      host: config.sandboxHost,
+      logger,
+      ...(underGateway ? { onListening: reportListeningToParent } : {}),
+    });
   } catch (err) {
     if (underGateway) await reportFailureToParent(err instanceof Error ? err.message : String(err));
     throw err;

@@ -11,7 +11,7 @@ import { CallerDirectory } from "../http/auth/callers.js";
 import type { SandboxDescription } from "../http/routes/sandbox.js";
 import { createLogger } from "../observability/logger.js";
 import { GatewayMetrics } from "../observability/metrics.js";
-import type { RunningSandbox, SimulatorDefinition } from "../sandbox/index.js";
+import type { RunningSandbox, SandboxEndpoints, SimulatorDefinition } from "../sandbox/index.js";
 import { SANDBOX_COUNTRIES, type SandboxCountry } from "../trust/pki/index.js";
 import { UpstreamClient } from "../transport/index.js";
 import { createVault } from "../vault/create-vault.js";
@@ -36,14 +36,21 @@ export interface CreateGatewayOptions {
   /**
    * Sandbox profile: a sandbox the caller is starting elsewhere (`passerelle
    * start` runs it in a child process, see sandbox/child-process.ts) instead of
-   * in-process simulators. The gateway awaits it only when it needs the
-   * simulators' URLs, and closes it on close() (or if its own start fails).
+   * in-process simulators. It resolves once the simulators' URLs are known;
+   * the gateway configures its modules then, awaits `ready` before it
+   * returns, and closes it on close() (or if its own start fails).
    */
-  sandbox?: Promise<RunningSandbox>;
+  sandbox?: Promise<StartingSandbox>;
   /** The service modules to start (default: every built-in one, see built-in-modules.ts). */
   modules?: ServiceModule[];
   /** Extra service routes mounted under /v1 (after caller authentication). */
   v1Plugins?: FastifyPluginAsync[];
+}
+
+/** A sandbox whose simulators' ports are bound, and that is ready once they are created. */
+export interface StartingSandbox extends SandboxEndpoints {
+  readonly ready: Promise<RunningSandbox>;
+  close(): Promise<void>;
 }
 
 export interface SandboxHandle {
@@ -114,6 +121,8 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
 
     const https = await readHttpsOptions(config);
 
+    // The simulators' URLs and PKI (what modules configure themselves with), then the running sandbox.
+    let endpoints: SandboxEndpoints | undefined;
     let sandbox: RunningSandbox | undefined;
     if (options.sandbox === undefined && config.profile === "sandbox") {
       // Loaded only here: the simulators (three OpenID Providers among them) are no part of a real deployment's memory.
@@ -125,6 +134,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
         logger: logger.child({ component: "sandbox" }),
       });
       const started = sandbox;
+      endpoints = started;
       cleanups.push(() => started.close());
     }
 
@@ -137,47 +147,29 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     const upstreams = new UpstreamRegistry();
     cleanups.push(() => upstreams.close());
     // Awaited as late as possible: the sandbox process starts while this one loads.
-    if (options.sandbox !== undefined) sandbox = await options.sandbox;
-    if (sandbox) {
-      for (const sim of sandbox.simulators) {
+    const starting = options.sandbox === undefined ? undefined : await options.sandbox;
+    if (starting !== undefined) endpoints = starting;
+    if (endpoints) {
+      const { pki } = endpoints;
+      for (const sim of endpoints.simulators) {
         // A simulator that asks for a client certificate (fr-psc and lu-kms, like the real services) gets the gateway's own sandbox identity.
         const country: SandboxCountry = (SANDBOX_COUNTRIES as readonly string[]).includes(sim.country) ? (sim.country as SandboxCountry) : "FR";
         const identity = sim.mutualTls
-          ? await sandbox.pki.clientIdentity(`passerelle-gateway-${country.toLowerCase()}`, {
+          ? await pki.clientIdentity(`passerelle-gateway-${country.toLowerCase()}`, {
               country,
               subject: { CN: "Passerelle gateway (sandbox)", O: "Passerelle Sandbox" },
             })
           : undefined;
         const tls = identity
-          ? { ca: sandbox.pki.rootCertPem, cert: [identity.certPem, ...identity.chainPem].join(""), key: identity.keyPem }
-          : { ca: sandbox.pki.rootCertPem };
+          ? { ca: pki.rootCertPem, cert: [identity.certPem, ...identity.chainPem].join(""), key: identity.keyPem }
+          : { ca: pki.rootCertPem };
         upstreams.add(new UpstreamClient({ name: sim.id, baseUrl: sim.url, tls, metrics }));
       }
     }
 
     const apiKeys = [...config.apiKeys];
-    let sandboxHandle: SandboxHandle | undefined;
-    if (sandbox) {
-      const demoApiKey = config.sandboxApiKey ?? `psk_sandbox_${randomBytes(24).toString("base64url")}`;
-      apiKeys.push({ id: "sandbox-demo", sha256: hashApiKey(demoApiKey), roles: ["admin"] });
-      const running = sandbox;
-      sandboxHandle = {
-        demoApiKey,
-        sandbox: running,
-        describe: () => ({
-          profile: "sandbox",
-          demoApiKey,
-          trustAnchorPem: running.pki.rootCertPem,
-          simulators: running.simulators.map((s) => ({
-            id: s.id,
-            title: s.title,
-            country: s.country,
-            url: s.url,
-            testUsers: s.testUsers.map((u) => ({ ...u })),
-          })),
-        }),
-      };
-    }
+    const demoApiKey = endpoints ? (config.sandboxApiKey ?? `psk_sandbox_${randomBytes(24).toString("base64url")}`) : undefined;
+    if (demoApiKey !== undefined) apiKeys.push({ id: "sandbox-demo", sha256: hashApiKey(demoApiKey), roles: ["admin"] });
     const callers = new CallerDirectory(apiKeys, config.clientCertCallers);
 
     // The base URL is known once listening (PORT=0 in tests); modules ask for it per request.
@@ -190,7 +182,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       vault,
       audit,
       upstreams,
-      sandbox,
+      sandbox: endpoints,
       publicUrl: () => {
         if (publicUrl === undefined) throw new TypeError("The gateway is not listening yet: publicUrl() is known after listen()");
         return publicUrl;
@@ -213,7 +205,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     v1Plugins.push(...(options.v1Plugins ?? []));
 
     let shuttingDown = false;
-    const handle = sandboxHandle;
+    let sandboxHandle: SandboxHandle | undefined;
     const app = await buildApp(config, {
       logger,
       metrics,
@@ -222,7 +214,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       upstreams,
       callers,
       version,
-      ...(handle ? { sandbox: () => handle.describe() } : {}),
+      ...(demoApiKey !== undefined ? { sandbox: () => describeSandbox(sandboxHandle) } : {}),
       v1Plugins,
       publicV1Plugins,
       readinessChecks,
@@ -231,6 +223,9 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     });
     cleanups.push(() => app.close());
     await app.ready();
+    // Returned (and listening) only once every simulator is created.
+    if (starting !== undefined) sandbox = await starting.ready;
+    if (sandbox !== undefined && demoApiKey !== undefined) sandboxHandle = sandboxHandleOf(sandbox, demoApiKey);
 
     let closing: Promise<void> | undefined;
     return {
@@ -346,4 +341,29 @@ async function readSaasKeystore(config: GatewayConfig): Promise<HttpsServerOptio
     requestCert: config.tlsClientAuth !== "none",
     rejectUnauthorized: config.tlsClientAuth === "required",
   };
+}
+
+function sandboxHandleOf(running: RunningSandbox, demoApiKey: string): SandboxHandle {
+  return {
+    demoApiKey,
+    sandbox: running,
+    describe: () => ({
+      profile: "sandbox",
+      demoApiKey,
+      trustAnchorPem: running.pki.rootCertPem,
+      simulators: running.simulators.map((s) => ({
+        id: s.id,
+        title: s.title,
+        country: s.country,
+        url: s.url,
+        testUsers: s.testUsers.map((u) => ({ ...u })),
+      })),
+    }),
+  };
+}
+
+/** GET /sandbox is served once the gateway is listening, which is after the sandbox is ready. */
+function describeSandbox(handle: SandboxHandle | undefined): SandboxDescription {
+  if (handle === undefined) throw new TypeError("The sandbox is not ready yet");
+  return handle.describe();
 }

@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import type { AuditSink } from "../audit/index.js";
 import type { GatewayConfig } from "../config/index.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
-import type { RunningSandbox } from "../sandbox/index.js";
+import type { SandboxEndpoints } from "../sandbox/index.js";
 import type { Vault } from "../vault/index.js";
 import type { UpstreamRegistry } from "./upstreams.js";
 
@@ -25,8 +25,8 @@ export interface GatewayContext {
   readonly audit: AuditSink;
   /** Register every upstream client here so readiness probes and /status see it. */
   readonly upstreams: UpstreamRegistry;
-  /** The running sandbox in the sandbox profile: simulators, their URLs and the test PKI. */
-  readonly sandbox: RunningSandbox | undefined;
+  /** The sandbox profile: the simulators' URLs and the test PKI (the simulators may still be starting: modules do not call them while they start). */
+  readonly sandbox: SandboxEndpoints | undefined;
   /**
    * The gateway's own base URL (`http://127.0.0.1:8080`), known once it
    * listens; call it per request, not at start. Throws before listen().

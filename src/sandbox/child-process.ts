@@ -10,24 +10,29 @@
  *   simulators while the parent loads the gateway's code);
  * - the simulators' RSA signatures (KMS, TSA, IdPs) run on another core.
  *
- * The child reports its simulators over the IPC channel; the parent then opens
- * the PKI the child has written to `<dataDir>/pki` (every identity a simulator
- * shares with the gateway, such as the OIDC clients, exists by then). The
- * child exits when the parent asks (SIGTERM) or when the IPC channel closes,
- * so a gateway killed with SIGKILL leaves no simulator behind.
+ * The child reports twice over the IPC channel: when every simulator's port is
+ * bound (it has opened the PKI, so the CAs exist, and the URLs are final; no
+ * simulator is loaded yet, see registry.ts), then when every simulator is
+ * created. `startSandboxProcess` resolves at the first report, so that the
+ * gateway configures its modules while the simulators load, and `ready` at
+ * the second. Both processes may then ask the PKI for the same identity (an
+ * OIDC client, a practitioner): the PKI issues each one once, under a lock
+ * file (PkiStore.withPairLock). The child exits when the parent asks (SIGTERM)
+ * or when the IPC channel closes, so a gateway killed with SIGKILL leaves no
+ * simulator behind.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { Logger } from "pino";
-import { SandboxPki } from "../trust/pki/index.js";
-import type { RunningSimulator } from "./simulator.js";
-import type { RunningSandbox } from "./start-sandbox.js";
+import type { RunningSimulator, SimulatorEndpoint } from "./simulator.js";
+import type { RunningSandbox, SandboxEndpoints } from "./start-sandbox.js";
 
 /** Set in the child's environment: `passerelle sandbox` reports to its parent instead of printing. */
 export const SANDBOX_CHILD_ENV = "PASSERELLE_SANDBOX_CHILD";
 
-/** What the child sends over IPC, once. */
+/** What the child sends over IPC: listening then ready, or failed. */
 export type SandboxChildMessage =
+  | { type: "passerelle-sandbox-listening"; simulators: SimulatorEndpoint[] }
   | { type: "passerelle-sandbox-ready"; simulators: RunningSimulator[] }
   | { type: "passerelle-sandbox-failed"; message: string };
 
@@ -38,7 +43,7 @@ export interface SandboxProcessOptions {
   env: NodeJS.ProcessEnv;
   dataDir: string;
   logger: Logger;
-  /** How long the child may take to report its simulators (default 60 s). */
+  /** How long the child may take to report its simulators ready (default 60 s). */
   readyTimeoutMs?: number;
   /** How long close() waits for the child to exit before SIGKILL (default 5 s). */
   closeTimeoutMs?: number;
@@ -51,8 +56,13 @@ export interface SandboxProcessOptions {
   logLine?: (line: string) => void;
 }
 
-export interface SandboxProcess extends RunningSandbox {
+/** The sandbox process once its ports are bound. */
+export interface SandboxProcess extends SandboxEndpoints {
   readonly pid: number;
+  /** The running sandbox, once every simulator is created; rejects if the child fails or times out first. */
+  readonly ready: Promise<RunningSandbox>;
+  /** Stops the child (SIGTERM, then SIGKILL past closeTimeoutMs); idempotent. */
+  close(): Promise<void>;
   /** Settles when the child exits, for whatever reason (close() included). */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -87,76 +97,92 @@ export async function startSandboxProcess(options: SandboxProcessOptions): Promi
     child.once("exit", (code, signal) => resolve({ code, signal }));
   });
 
-  let simulators: RunningSimulator[];
+  const reports = watchReports(child, exited, readyTimeoutMs);
+  let endpoints: SimulatorEndpoint[];
   try {
     if (pid === undefined) throw new SandboxProcessError("The sandbox process could not be started");
-    simulators = await waitForReport(child, exited, readyTimeoutMs);
+    endpoints = await reports.listening;
   } catch (err) {
     await stop(child, exited, closeTimeoutMs);
     throw err;
   }
 
-  const pki = await SandboxPki.open(options.dataDir).catch(async (err: unknown) => {
+  // Loaded after the fork, not before: the child starts a little earlier.
+  const pki = await import("../trust/pki/index.js").then(({ SandboxPki }) => SandboxPki.open(options.dataDir)).catch(async (err: unknown) => {
     await stop(child, exited, closeTimeoutMs);
     throw err;
   });
-  const urls = new Map(simulators.map((s) => [s.id, s.url]));
-  let closing: Promise<void> | undefined;
-  options.logger.info({ pid, simulators: simulators.length }, "sandbox process ready");
-  return {
-    pid,
-    exited,
-    pki,
-    simulators,
-    url(id: string): string {
-      const url = urls.get(id);
-      if (url === undefined) throw new TypeError(`No simulator "${id}" in this sandbox (have: ${[...urls.keys()].join(", ")})`);
-      return url;
-    },
-    close() {
-      closing ??= stop(child, exited, closeTimeoutMs);
-      return closing;
-    },
+  const urls = new Map(endpoints.map((s) => [s.id, s.url]));
+  const url = (id: string): string => {
+    const found = urls.get(id);
+    if (found === undefined) throw new TypeError(`No simulator "${id}" in this sandbox (have: ${[...urls.keys()].join(", ")})`);
+    return found;
   };
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= stop(child, exited, closeTimeoutMs));
+  const ready = reports.ready.then((simulators): RunningSandbox => {
+    options.logger.info({ pid, simulators: simulators.length }, "sandbox process ready");
+    return { pki, simulators, url, close };
+  });
+  ready.catch(() => undefined); // awaited by whoever uses the sandbox; the child is stopped by its close()
+  return { pid, exited, pki, simulators: endpoints, url, ready, close };
 }
 
-function waitForReport(
+/** The child's two reports, each rejecting if the child fails, exits or is late before sending it. */
+function watchReports(
   child: ChildProcess,
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
   timeoutMs: number,
-): Promise<RunningSimulator[]> {
-  return new Promise<RunningSimulator[]>((resolve, reject) => {
-    let failure: string | undefined;
-    const timer = setTimeout(() => {
-      reject(new SandboxProcessError(`The sandbox process did not report its simulators within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMessage = (message: unknown): void => {
-      if (!isChildMessage(message)) return;
-      if (message.type === "passerelle-sandbox-failed") {
-        failure = message.message;
-        return; // the exit follows and rejects
-      }
-      clearTimeout(timer);
-      child.off("message", onMessage);
-      resolve(message.simulators);
-    };
-    child.on("message", onMessage);
-    child.once("error", (err) => {
-      clearTimeout(timer);
-      reject(new SandboxProcessError(`The sandbox process could not be started: ${err.message}`, { cause: err }));
-    });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      const how = signal !== null ? `was killed by ${signal}` : `exited with code ${String(code)}`;
-      reject(new SandboxProcessError(failure !== undefined ? `The sandbox failed to start: ${failure}` : `The sandbox process ${how} before it was ready`));
-    });
+): { listening: Promise<SimulatorEndpoint[]>; ready: Promise<RunningSimulator[]> } {
+  let failure: string | undefined;
+  const listening = deferred<SimulatorEndpoint[]>();
+  const ready = deferred<RunningSimulator[]>();
+  ready.promise.catch(() => undefined); // the caller may stop at `listening`
+  // Settling a settled promise does nothing: a failure after "listening" rejects only `ready`.
+  const fail = (err: SandboxProcessError): void => {
+    clearTimeout(timer);
+    listening.reject(err);
+    ready.reject(err);
+  };
+  const timer = setTimeout(() => fail(new SandboxProcessError(`The sandbox process did not report its simulators within ${timeoutMs} ms`)), timeoutMs);
+  const onMessage = (message: unknown): void => {
+    if (!isChildMessage(message)) return;
+    if (message.type === "passerelle-sandbox-failed") {
+      failure = message.message;
+      return; // the exit follows and rejects
+    }
+    listening.resolve(message.simulators);
+    if (message.type === "passerelle-sandbox-listening") return;
+    clearTimeout(timer);
+    child.off("message", onMessage);
+    ready.resolve(message.simulators);
+  };
+  child.on("message", onMessage);
+  child.once("error", (err) => fail(new SandboxProcessError(`The sandbox process could not be started: ${err.message}`, { cause: err })));
+  void exited.then(({ code, signal }) => {
+    const how = signal !== null ? `was killed by ${signal}` : `exited with code ${String(code)}`;
+    fail(new SandboxProcessError(failure !== undefined ? `The sandbox failed to start: ${failure}` : `The sandbox process ${how} before it was ready`));
   });
+  return { listening: listening.promise, ready: ready.promise };
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(reason: unknown): void } {
+  let resolve: (value: T) => void = () => undefined;
+  let reject: (reason: unknown) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 function isChildMessage(message: unknown): message is SandboxChildMessage {
   if (typeof message !== "object" || message === null) return false;
   const m = message as { type?: unknown; simulators?: unknown; message?: unknown };
-  return (m.type === "passerelle-sandbox-ready" && Array.isArray(m.simulators)) || (m.type === "passerelle-sandbox-failed" && typeof m.message === "string");
+  return (
+    ((m.type === "passerelle-sandbox-listening" || m.type === "passerelle-sandbox-ready") && Array.isArray(m.simulators)) ||
+    (m.type === "passerelle-sandbox-failed" && typeof m.message === "string")
+  );
 }
 
 /** SIGTERM (the child closes its simulators gracefully), then SIGKILL past the budget. */
@@ -199,6 +225,14 @@ export function reportToParent(sandbox: RunningSandbox, logger: Logger): void {
   send(message, undefined, {}, (err) => {
     if (err !== null) closeAndExit("gateway gone before the sandbox was ready");
   });
+}
+
+/** The child's side, first report: every port is bound (StartSandboxOptions.onListening). */
+export function reportListeningToParent(simulators: SimulatorEndpoint[]): void {
+  const send = process.send?.bind(process);
+  if (send === undefined || !process.connected) return; // the disconnect handler stops this process
+  const message: SandboxChildMessage = { type: "passerelle-sandbox-listening", simulators };
+  send(message, undefined, {}, () => undefined); // a closed channel means the gateway is gone: same handler
 }
 
 /** The child's side when its start failed: the parent gets the reason before the exit. */

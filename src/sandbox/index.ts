@@ -3,6 +3,7 @@ export {
   SandboxStartError,
   startSandbox,
   type RunningSandbox,
+  type SandboxEndpoints,
   type StartSandboxOptions,
 } from "./start-sandbox.js";
 export type {
@@ -10,6 +11,7 @@ export type {
   SimulatorContext,
   SimulatorCountry,
   SimulatorDefinition,
+  SimulatorEndpoint,
   SimulatorFastifyApp,
   SimulatorInstance,
   SimulatorRequestHandler,
@@ -22,6 +24,7 @@ export {
   SANDBOX_CHILD_ENV,
   SandboxProcessError,
   reportFailureToParent,
+  reportListeningToParent,
   reportToParent,
   startSandboxProcess,
   type SandboxChildMessage,

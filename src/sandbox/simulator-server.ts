@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import type { SandboxPki } from "../trust/pki/index.js";
 import type {
   RunningSimulator,
+  SimulatorEndpoint,
   SimulatorContext,
   SimulatorDefinition,
   SimulatorFastifyApp,
@@ -53,15 +54,12 @@ export class SimulatorServer {
     return this.definition.tls?.requestClientCertificate === true;
   }
 
+  endpoint(): SimulatorEndpoint {
+    return { id: this.definition.id, title: this.definition.title, country: this.definition.country, url: this.url, mutualTls: this.mutualTls };
+  }
+
   describe(): RunningSimulator {
-    return {
-      id: this.definition.id,
-      title: this.definition.title,
-      country: this.definition.country,
-      url: this.url,
-      mutualTls: this.mutualTls,
-      testUsers: this.#testUsers.map((user) => ({ ...user })),
-    };
+    return { ...this.endpoint(), testUsers: this.#testUsers.map((user) => ({ ...user })) };
   }
 
   async listen(options: ListenOptions): Promise<void> {

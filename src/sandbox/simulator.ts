@@ -79,12 +79,16 @@ export interface SimulatorDefinition {
   };
 }
 
-/** A started simulator, as listed by the sandbox. */
-export interface RunningSimulator {
+/** A simulator whose port is bound: where it answers (once started). */
+export interface SimulatorEndpoint {
   id: string;
   title: string;
   country: SimulatorCountry;
   url: string;
   mutualTls: boolean;
+}
+
+/** A started simulator, as listed by the sandbox. */
+export interface RunningSimulator extends SimulatorEndpoint {
   testUsers: TestUser[];
 }

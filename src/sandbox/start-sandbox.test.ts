@@ -18,6 +18,7 @@ import {
   type RunningSandbox,
   type SimulatorContext,
   type SimulatorDefinition,
+  type SimulatorEndpoint,
 } from "./index.js";
 
 const logger = pino({ level: "silent" });
@@ -237,6 +238,37 @@ describe("startSandbox", () => {
       req.end();
     });
     expect(answer).toBe("Passerelle Sandbox LU CA");
+  });
+});
+
+describe("startSandbox onListening", () => {
+  it("reports every final URL once the ports are bound, before any simulator is created; requests meanwhile get a 503", async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow: SimulatorDefinition = {
+      id: "test-slow",
+      title: "Created late",
+      country: "BE",
+      async create() {
+        await gate;
+        return { handler: (_req, res) => res.end("created") };
+      },
+    };
+    const dir = await mkdtemp(join(tmpdir(), "passerelle-listening-"));
+    let onListening: (simulators: SimulatorEndpoint[]) => void = () => undefined;
+    const reported = new Promise<SimulatorEndpoint[]>((resolve) => (onListening = resolve));
+    const started = startSandbox({ dataDir: dir, simulators: [slow], logger, onListening });
+    const [endpoint] = await reported;
+    const url = endpoint?.url ?? "";
+    expect(endpoint).toEqual({ id: "test-slow", title: "Created late", country: "BE", url: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+$/), mutualTls: false });
+    const ca = (await SandboxPki.open(dir)).rootCertPem;
+    expect((await httpsGet(url, { ca })).status).toBe(503);
+    release();
+    const sandbox = await started;
+    expect(sandbox.url("test-slow")).toBe(url);
+    expect((await httpsGet(url, { ca })).body).toBe("created");
+    await sandbox.close();
+    await rm(dir, { recursive: true, force: true });
   });
 });
 

@@ -19,7 +19,7 @@ import { isIP } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { SANDBOX_COUNTRIES, SandboxPki } from "../trust/pki/index.js";
-import type { RunningSimulator, SimulatorContext, SimulatorDefinition } from "./simulator.js";
+import type { RunningSimulator, SimulatorContext, SimulatorDefinition, SimulatorEndpoint } from "./simulator.js";
 import { SimulatorServer } from "./simulator-server.js";
 
 export interface StartSandboxOptions {
@@ -35,14 +35,26 @@ export interface StartSandboxOptions {
   pki?: SandboxPki;
   /** How long `close()` lets requests in flight finish before cutting connections (default 3000 ms). */
   shutdownGraceMs?: number;
+  /**
+   * Called once every port is bound, before any simulator is created: from
+   * then on the URLs are final (a request that arrives before its simulator
+   * is created gets a 503 with Retry-After). The sandbox process reports them
+   * to the gateway at that point (child-process.ts).
+   */
+  onListening?(simulators: SimulatorEndpoint[]): void;
 }
 
-export interface RunningSandbox {
+/** Where the simulators of a sandbox answer, and its PKI: what the gateway's modules need to configure themselves. */
+export interface SandboxEndpoints {
   pki: SandboxPki;
   /** In the order of `options.simulators`. */
-  simulators: RunningSimulator[];
+  simulators: readonly SimulatorEndpoint[];
   /** Base URL of a simulator; throws `TypeError` for an unknown id. */
   url(id: string): string;
+}
+
+export interface RunningSandbox extends SandboxEndpoints {
+  simulators: RunningSimulator[];
   /** Closes every simulator (bounded by `shutdownGraceMs`); idempotent. */
   close(): Promise<void>;
 }
@@ -96,6 +108,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
   await runPhase((server) => server.listen({ ...listenOptions, port: options.ports?.[server.definition.id] ?? 0 }));
 
   const urls = new Map(servers.map((server) => [server.definition.id, server.url]));
+  options.onListening?.(servers.map((server) => server.endpoint()));
   const urlOf = (id: string): string => {
     const url = urls.get(id);
     if (url === undefined) throw new TypeError(`No simulator "${id}" in this sandbox (have: ${[...urls.keys()].join(", ")})`);

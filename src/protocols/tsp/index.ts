@@ -37,9 +37,8 @@ export {
   type TimestampChainVerifier,
   type TimestampTrust,
 } from "./tsa-trust.js";
+export { TIMESTAMP_QUERY_CONTENT_TYPE, TIMESTAMP_REPLY_CONTENT_TYPE } from "./media-types.js";
 export {
-  TIMESTAMP_QUERY_CONTENT_TYPE,
-  TIMESTAMP_REPLY_CONTENT_TYPE,
   TimestampClient,
   type TimestampAuthority,
   type TimestampCallOptions,

@@ -18,15 +18,13 @@ import type { X509Certificate } from "node:crypto";
 import { UpstreamError, type UpstreamClient } from "../../transport/index.js";
 import { TimestampError } from "./errors.js";
 import { assertTimestampHashAlgorithm, type TimestampHashAlgorithm } from "./hash-algorithms.js";
+import { TIMESTAMP_QUERY_CONTENT_TYPE, TIMESTAMP_REPLY_CONTENT_TYPE } from "./media-types.js";
 import { isGrantedStatus } from "./pki-status.js";
 import { buildTimestampRequest, isDottedOid } from "./timestamp-request.js";
 import { parseTimestampResponse } from "./timestamp-response.js";
 import { chainVerifierFor, type TimestampTrust } from "./tsa-trust.js";
 import { verifyTimestampToken, type TimestampToken } from "./verify-timestamp-token.js";
 
-/** RFC 3161 §3.4 media types. */
-export const TIMESTAMP_QUERY_CONTENT_TYPE = "application/timestamp-query";
-export const TIMESTAMP_REPLY_CONTENT_TYPE = "application/timestamp-reply";
 
 export interface TimestampCallOptions {
   signal?: AbortSignal;

@@ -10,12 +10,13 @@
  *   endpoint (see IdentityRealm.accessTokens).
  */
 import type { SimulatorDefinition } from "../simulator.js";
+import { BE_IDP_SIMULATOR } from "../simulator-ids.js";
 import { belgianPractitioners } from "./be-idp-practitioners.js";
 import type { IdentityRealm } from "./identity-realm.js";
 import { defineIdentitySimulator } from "./identity-simulator.js";
 import { PractitionerDirectory } from "./practitioners.js";
 
-export const BE_IDP_SIMULATOR_ID = "be-idp";
+export const BE_IDP_SIMULATOR_ID = BE_IDP_SIMULATOR.id;
 
 export function beIdpRealm(): IdentityRealm {
   return {
@@ -41,5 +42,5 @@ export function beIdpRealm(): IdentityRealm {
 }
 
 export function beIdpSimulator(): SimulatorDefinition {
-  return defineIdentitySimulator({ title: "eHealth identity provider (Belgium)", country: "BE", realm: beIdpRealm });
+  return defineIdentitySimulator({ info: BE_IDP_SIMULATOR, realm: beIdpRealm });
 }

@@ -13,12 +13,13 @@
  *   RPPS); the request waits on `/_sandbox/ciba`, which plays the e-CPS app.
  */
 import type { SimulatorDefinition } from "../simulator.js";
+import { FR_PSC_SIMULATOR } from "../simulator-ids.js";
 import { frenchPractitioners } from "./fr-psc-practitioners.js";
 import type { IdentityRealm } from "./identity-realm.js";
 import { defineIdentitySimulator } from "./identity-simulator.js";
 import { PractitionerDirectory } from "./practitioners.js";
 
-export const FR_PSC_SIMULATOR_ID = "fr-psc";
+export const FR_PSC_SIMULATOR_ID = FR_PSC_SIMULATOR.id;
 
 export function frPscRealm(): IdentityRealm {
   return {
@@ -41,5 +42,5 @@ export function frPscRealm(): IdentityRealm {
 }
 
 export function frPscSimulator(): SimulatorDefinition {
-  return defineIdentitySimulator({ title: "Pro Santé Connect identity provider (France)", country: "FR", realm: frPscRealm });
+  return defineIdentitySimulator({ info: FR_PSC_SIMULATOR, realm: frPscRealm });
 }

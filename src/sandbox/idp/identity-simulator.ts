@@ -8,7 +8,8 @@
  * - `/`                                  where the issuer is, as JSON
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { SimulatorCountry, SimulatorDefinition, SimulatorRequestHandler } from "../simulator.js";
+import type { SimulatorDefinition, SimulatorRequestHandler } from "../simulator.js";
+import type { SimulatorInfo } from "../simulator-ids.js";
 import { buildIdentityProvider } from "./build-provider.js";
 import { CIBA_APPROVAL_PATH, CibaApprovals } from "./ciba-approvals.js";
 import { clientMetadataFor } from "./client-registration.js";
@@ -19,20 +20,20 @@ import { loadOrCreateProviderKeys } from "./provider-keys.js";
 import { sandboxOidcClients } from "./sandbox-clients.js";
 
 export interface IdentitySimulatorSpec {
-  title: string;
-  country: SimulatorCountry;
+  /** From ../simulator-ids.ts; must agree with the realm (provider id, client certificates). */
+  info: SimulatorInfo;
   /** Built per `create`, so no state is shared between two sandboxes. */
   realm(): IdentityRealm;
 }
 
 export function defineIdentitySimulator(spec: IdentitySimulatorSpec): SimulatorDefinition {
   const { provider: id, tlsClientAuth } = spec.realm();
+  // RFC 8705 §2: tls_client_auth needs the client certificate, asked for during the handshake.
+  if (id !== spec.info.id || tlsClientAuth !== (spec.info.tls?.requestClientCertificate === true)) {
+    throw new TypeError(`Identity simulator "${spec.info.id}": its realm (provider "${id}", tls_client_auth ${String(tlsClientAuth)}) disagrees with its info`);
+  }
   return {
-    id,
-    title: spec.title,
-    country: spec.country,
-    // RFC 8705 §2: tls_client_auth needs the client certificate, asked for during the handshake.
-    ...(tlsClientAuth ? { tls: { requestClientCertificate: true } } : {}),
+    ...spec.info,
     async create(ctx) {
       const realm = spec.realm();
       const [keys, clients] = await Promise.all([loadOrCreateProviderKeys(ctx.dataDir), sandboxOidcClients(ctx.pki)]);

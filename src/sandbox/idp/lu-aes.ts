@@ -12,12 +12,13 @@
  *   there is no userinfo endpoint (see IdentityRealm.accessTokens).
  */
 import type { SimulatorDefinition } from "../simulator.js";
+import { LU_AES_SIMULATOR } from "../simulator-ids.js";
 import type { IdentityRealm } from "./identity-realm.js";
 import { defineIdentitySimulator } from "./identity-simulator.js";
 import { luxembourgPractitioners } from "./lu-aes-practitioners.js";
 import { PractitionerDirectory } from "./practitioners.js";
 
-export const LU_AES_SIMULATOR_ID = "lu-aes";
+export const LU_AES_SIMULATOR_ID = LU_AES_SIMULATOR.id;
 
 export function luAesRealm(): IdentityRealm {
   return {
@@ -43,5 +44,5 @@ export function luAesRealm(): IdentityRealm {
 }
 
 export function luAesSimulator(): SimulatorDefinition {
-  return defineIdentitySimulator({ title: "Agence eSanté identity provider (Luxembourg)", country: "LU", realm: luAesRealm });
+  return defineIdentitySimulator({ info: LU_AES_SIMULATOR, realm: luAesRealm });
 }

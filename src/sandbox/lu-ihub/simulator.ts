@@ -21,11 +21,12 @@ import { BUNDLE_MEDIA_TYPE, encodeBundle } from "../../services/lu/templates/pac
 import type { SandboxPki } from "../../trust/pki/index.js";
 import type { Signer } from "../../trust/signer.js";
 import type { SimulatorDefinition } from "../simulator.js";
+import { LU_IHUB_SIMULATOR } from "../simulator-ids.js";
 import { buildCatalogue, type PublishedPackage } from "./catalogue.js";
 import { damagedBundle, parseLatestOverride, type LatestOverride } from "./faults.js";
 import { luIhubSigner, untrustedSigner, wrongPurposeSigner } from "./signing-identities.js";
 
-export const LU_IHUB_SIMULATOR_ID = "lu-ihub";
+export const LU_IHUB_SIMULATOR_ID = LU_IHUB_SIMULATOR.id;
 export const LU_IHUB_BASE_PATH = "/ws/rest/ihub/v1";
 
 const PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8";
@@ -39,9 +40,7 @@ export interface LuIhubOptions {
 
 export function luIhubSimulator(options: LuIhubOptions = {}): SimulatorDefinition {
   return {
-    id: LU_IHUB_SIMULATOR_ID,
-    title: "CNS iHub — template updates (simulated)",
-    country: "LU",
+    ...LU_IHUB_SIMULATOR,
     async create(ctx) {
       return { app: await buildLuIhubApp(ctx.pki, ctx.logger, options) };
     },

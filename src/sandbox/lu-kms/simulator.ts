@@ -55,8 +55,9 @@ import { promisify } from "node:util";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { PasserelleError } from "../../errors/index.js";
-import { AccessTokenRejectedError } from "../../protocols/oidc/index.js";
-import { TIMESTAMP_QUERY_CONTENT_TYPE, TIMESTAMP_REPLY_CONTENT_TYPE, TimestampResponder } from "../../protocols/tsp/index.js";
+import { AccessTokenRejectedError } from "../../protocols/oidc/access-token.js";
+import { TIMESTAMP_QUERY_CONTENT_TYPE, TIMESTAMP_REPLY_CONTENT_TYPE } from "../../protocols/tsp/media-types.js";
+import { TimestampResponder } from "../../protocols/tsp/timestamp-responder.js";
 import type { SandboxPki } from "../../trust/pki/index.js";
 import { SIGNATURE_ALGORITHMS } from "../../trust/signers/index.js";
 import type { SignatureAlgorithm } from "../../trust/signer.js";
@@ -67,9 +68,9 @@ import { sandboxOidcClients } from "../idp/sandbox-clients.js";
 import type { SimulatorDefinition } from "../simulator.js";
 import { untrustedTsaSigner } from "../tsa/faults.js";
 import { monotonicSerialNumbers } from "../tsa/serial-numbers.js";
-import { LU_KMS_PATHS, LU_KMS_SIMULATOR_ID } from "../simulator-ids.js";
+import { LU_KMS_PATHS, LU_KMS_SIMULATOR, LU_KMS_SIMULATOR_ID } from "../simulator-ids.js";
 import { sandboxTsaSigner } from "../tsa/tsa-identity.js";
-import { AesAccessTokenVerifier } from "./aes-access-tokens.js";
+import type { AesAccessTokenVerifier } from "./aes-access-tokens.js";
 import { GENERIC_KEYSTORE_ORGANIZATIONAL_UNIT } from "./econnector-keystores.js";
 import { ForeignSigningCa, KmsFaults, parseKmsFault, type KmsFault, type KmsOperation } from "./faults.js";
 import { PractitionerKeyring, type KmsPractitioner, type PractitionerKey } from "./practitioner-keys.js";
@@ -110,10 +111,7 @@ export interface LuKmsSimulatorOptions {
 
 export function luKmsSimulator(options: LuKmsSimulatorOptions = {}): SimulatorDefinition {
   return {
-    id: LU_KMS_SIMULATOR_ID,
-    title: "Remote signature service, KMS (Luxembourg)",
-    country: "LU",
-    tls: { requestClientCertificate: true },
+    ...LU_KMS_SIMULATOR,
     async create(ctx) {
       const practitioners = options.practitioners ?? defaultPractitioners();
       const app = await buildLuKmsApp({
@@ -167,12 +165,17 @@ export async function buildLuKmsApp(options: LuKmsAppOptions): Promise<LuKmsApp>
   const { pki, logger } = options;
   const now = options.now ?? (() => new Date());
   const keyring = new PractitionerKeyring(pki, options.practitioners ?? defaultPractitioners());
-  const verifier = new AesAccessTokenVerifier({
-    issuer: options.issuer,
-    caPem: pki.rootCertPem,
-    audiences: async () =>
-      options.audiences ?? (await sandboxOidcClients(pki)).filter((c) => c.provider === LU_AES_SIMULATOR_ID).map((c) => c.clientId),
-  });
+  // The verifier (an OpenID relying party and its HTTP client) loads at the first token: discovery waits for it anyway.
+  let verifier: AesAccessTokenVerifier | undefined;
+  const tokenVerifier = async (): Promise<AesAccessTokenVerifier> => {
+    const { AesAccessTokenVerifier: Verifier } = await import("./aes-access-tokens.js");
+    return (verifier ??= new Verifier({
+      issuer: options.issuer,
+      caPem: pki.rootCertPem,
+      audiences: async () =>
+        options.audiences ?? (await sandboxOidcClients(pki)).filter((c) => c.provider === LU_AES_SIMULATOR_ID).map((c) => c.clientId),
+    }));
+  };
   const serialNumber = monotonicSerialNumbers(() => now().getTime());
   const responder = await TimestampResponder.create({
     signer: await sandboxTsaSigner(pki),
@@ -204,7 +207,7 @@ export async function buildLuKmsApp(options: LuKmsAppOptions): Promise<LuKmsApp>
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
   });
-  app.addHook("onClose", async () => verifier.close());
+  app.addHook("onClose", async () => verifier?.close());
   app.addContentTypeParser(TIMESTAMP_QUERY_CONTENT_TYPE, { parseAs: "buffer", bodyLimit: MAX_QUERY_BYTES }, (_request, body, done) =>
     done(null, body),
   );
@@ -234,7 +237,7 @@ export async function buildLuKmsApp(options: LuKmsAppOptions): Promise<LuKmsApp>
     }
     let claims: Record<string, unknown>;
     try {
-      claims = (await verifier.verify(match[1] as string)).claims;
+      claims = (await (await tokenVerifier()).verify(match[1] as string)).claims;
     } catch (error) {
       if (error instanceof AccessTokenRejectedError) {
         request.log.info({ reason: error.reason }, "access token refused");

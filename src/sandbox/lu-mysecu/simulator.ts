@@ -36,6 +36,7 @@ import type { Logger } from "pino";
 import type { SandboxPki } from "../../trust/pki/index.js";
 import { SoftwareSigner } from "../../trust/signers/index.js";
 import type { SimulatorDefinition } from "../simulator.js";
+import { LU_MYSECU_SIMULATOR } from "../simulator-ids.js";
 import { DepositStore, type DepositRecord } from "./deposit-store.js";
 import { EnrolmentRegistry, sandboxMySecuPractitioners, type MySecuPractitioner } from "./enrolment.js";
 import { InjectedFaults, parseInjectedFault, type MySecuService } from "./faults.js";
@@ -47,7 +48,7 @@ import { issueToken, type IssuedTokenSummary } from "./sts.js";
 import { depositDocument } from "./syncexchange.js";
 import { stsWsdl, syncExchangeWsdl } from "./wsdl.js";
 
-export const LU_MYSECU_SIMULATOR_ID = "lu-mysecu";
+export const LU_MYSECU_SIMULATOR_ID = LU_MYSECU_SIMULATOR.id;
 
 /** Paths as in the eConnector's CCSS_URL and CCSS_SYNC_URL. */
 export const LU_MYSECU_PATHS = {
@@ -83,9 +84,7 @@ export interface LuMySecuSimulatorOptions {
 
 export function luMySecuSimulator(options: LuMySecuSimulatorOptions = {}): SimulatorDefinition {
   return {
-    id: LU_MYSECU_SIMULATOR_ID,
-    title: "mySecu: WS-Trust STS and syncexchange deposit (Luxembourg CCSS)",
-    country: "LU",
+    ...LU_MYSECU_SIMULATOR,
     async create(ctx) {
       const app = await buildLuMySecuApp({ ...options, pki: ctx.pki, logger: ctx.logger, url: ctx.url });
       const testUsers = app.mySecu.enrolment.all.map((practitioner) => ({

@@ -16,7 +16,7 @@ import type { Element } from "@xmldom/xmldom";
 import { PasserelleError } from "../../errors/index.js";
 import type { PdfSignatureReport } from "../../protocols/pades/index.js";
 import { childElements } from "../../protocols/xml/index.js";
-import { verifyTimestampToken } from "../../protocols/tsp/index.js";
+import { verifyTimestampToken } from "../../protocols/tsp/verify-timestamp-token.js";
 import { validateChain } from "../../trust/certificates/index.js";
 import type { DepositStore, NewDeposit } from "./deposit-store.js";
 import type { EnrolmentRegistry } from "./enrolment.js";

@@ -17,8 +17,9 @@ import type { Logger } from "pino";
 import { ERROR_CATALOGUE, problemTypeFor, type ErrorCode } from "../../errors/index.js";
 import { SANDBOX_COUNTRIES, type SandboxCountry, type SandboxPki } from "../../trust/pki/index.js";
 import type { SimulatorDefinition } from "../simulator.js";
+import { SANDBOX_CA_SIMULATOR } from "../simulator-ids.js";
 
-export const SANDBOX_CA_SIMULATOR_ID = "sandbox-ca";
+export const SANDBOX_CA_SIMULATOR_ID = SANDBOX_CA_SIMULATOR.id;
 
 /** RFC 8555 §9.1: one or more PEM certificates. */
 const PEM_CHAIN_CONTENT_TYPE = "application/pem-certificate-chain";
@@ -26,9 +27,7 @@ const PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8";
 
 export function sandboxCaSimulator(): SimulatorDefinition {
   return {
-    id: SANDBOX_CA_SIMULATOR_ID,
-    title: "Sandbox certificate authority",
-    country: "EU",
+    ...SANDBOX_CA_SIMULATOR,
     async create(ctx) {
       return { app: buildSandboxCaApp(ctx.pki, ctx.logger) };
     },

@@ -26,17 +26,13 @@ import { randomBytes } from "node:crypto";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { ERROR_CATALOGUE, problemTypeFor, type ErrorCode } from "../../errors/index.js";
-import {
-  TIMESTAMP_QUERY_CONTENT_TYPE,
-  TIMESTAMP_REPLY_CONTENT_TYPE,
-  TimestampResponder,
-  encodeTimestampRejection,
-  parseTimestampRequest,
-  type TimestampGrant,
-} from "../../protocols/tsp/index.js";
+// The modules, not protocols/tsp/index.js: that one brings the time-stamp client and the whole HTTP stack.
+import { TIMESTAMP_QUERY_CONTENT_TYPE, TIMESTAMP_REPLY_CONTENT_TYPE } from "../../protocols/tsp/media-types.js";
+import { TimestampResponder, encodeTimestampRejection, type TimestampGrant } from "../../protocols/tsp/timestamp-responder.js";
+import { parseTimestampRequest } from "../../protocols/tsp/timestamp-request.js";
 import type { SandboxCountry, SandboxPki } from "../../trust/pki/index.js";
 import type { SimulatorDefinition } from "../simulator.js";
-import { SANDBOX_TSA_SIMULATOR_ID } from "../simulator-ids.js";
+import { SANDBOX_TSA_SIMULATOR, SANDBOX_TSA_SIMULATOR_ID } from "../simulator-ids.js";
 import { TsaFaults, parseFault, untrustedTsaSigner, type TsaFault } from "./faults.js";
 import { monotonicSerialNumbers } from "./serial-numbers.js";
 import { sandboxTsaSigner } from "./tsa-identity.js";
@@ -68,9 +64,7 @@ export interface SandboxTsaOptions {
 
 export function sandboxTsaSimulator(options: SandboxTsaOptions = {}): SimulatorDefinition {
   return {
-    id: SANDBOX_TSA_SIMULATOR_ID,
-    title: "Sandbox time-stamping authority (RFC 3161)",
-    country: "EU",
+    ...SANDBOX_TSA_SIMULATOR,
     async create(ctx) {
       return { app: await buildSandboxTsaApp(ctx.pki, ctx.logger, options) };
     },

@@ -17,7 +17,7 @@ import type { ClientAuthentication } from "../../protocols/oidc/index.js";
 import { settingFileReader } from "../../config/setting-files.js";
 import { ConfigError, type ConfigIssue } from "../../config/index.js";
 import { parseEnum, parseString, parseUrl, SettingError, type Parser } from "../../config/settings.js";
-import type { RunningSandbox } from "../../sandbox/index.js";
+import type { SandboxEndpoints } from "../../sandbox/index.js";
 // The client list only, not the simulators (sandbox/idp/index.ts loads oidc-provider).
 import { CIBA_GRANT_TYPE, sandboxOidcClients, type SandboxOidcClient } from "../../sandbox/idp/sandbox-clients.js";
 import { SANDBOX_COUNTRIES } from "../../trust/pki/index.js";
@@ -218,7 +218,7 @@ export function identityConfigFromSettings(
  * (`fr-psc`, `lu-aes`, `be-idp`), configured by issuer like a real one, with
  * the sandbox clients registered at them and the sandbox root as trust anchor.
  */
-export async function identityProvidersFromSandbox(sandbox: RunningSandbox): Promise<IdentityProviderConfig[]> {
+export async function identityProvidersFromSandbox(sandbox: SandboxEndpoints): Promise<IdentityProviderConfig[]> {
   const running = new Set(sandbox.simulators.map((s) => s.id));
   const clients = await sandboxOidcClients(sandbox.pki);
   const trustedCaPem = [sandbox.pki.rootCertPem, ...SANDBOX_COUNTRIES.map((c) => sandbox.pki.caCertPem(c))];

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { settingFileReader } from "../../config/setting-files.js";
 import { ConfigError, type ConfigIssue, type GatewayConfig } from "../../config/index.js";
-import type { RunningSandbox } from "../../sandbox/index.js";
+import type { SandboxEndpoints } from "../../sandbox/index.js";
 import { LU_KMS_PATHS, LU_KMS_SIMULATOR_ID } from "../../sandbox/simulator-ids.js";
 import type { KmsEndpoints } from "./kms/index.js";
 
@@ -171,7 +171,7 @@ export function luMaterialFromSettings(config: LuConfig, readFile: (file: string
  * sandbox PKI (a fresh keystore password per run), and the simulators' URLs.
  * Explicit settings still win, so a sandbox can point at a real service.
  */
-export async function luMaterialFromSandbox(config: LuConfig, sandbox: RunningSandbox): Promise<LuMaterial> {
+export async function luMaterialFromSandbox(config: LuConfig, sandbox: SandboxEndpoints): Promise<LuMaterial> {
   const running = new Set(sandbox.simulators.map((s) => s.id));
   const root = [sandbox.pki.rootCertPem];
   const dir = join(config.dataDir, "lu");

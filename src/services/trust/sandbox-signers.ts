@@ -19,7 +19,7 @@
 import { randomInt } from "node:crypto";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { RunningSandbox } from "../../sandbox/index.js";
+import type { SandboxEndpoints } from "../../sandbox/index.js";
 import { belgianPractitioners } from "../../sandbox/idp/be-idp-practitioners.js";
 import { frenchPractitioners } from "../../sandbox/idp/fr-psc-practitioners.js";
 import { luxembourgPractitioners } from "../../sandbox/idp/lu-aes-practitioners.js";
@@ -80,7 +80,7 @@ export interface SignerSet {
   close(): Promise<void>;
 }
 
-export async function sandboxSignerSources(sandbox: RunningSandbox, logger: Logger, dataDir: string, options: SandboxSignerOptions = {}): Promise<SignerSet> {
+export async function sandboxSignerSources(sandbox: SandboxEndpoints, logger: Logger, dataDir: string, options: SandboxSignerOptions = {}): Promise<SignerSet> {
   const pki = sandbox.pki;
   const french = frenchPractitioners();
   const wantCards = (options.cards ?? true) && (await isSoftHsmAvailable());

@@ -16,7 +16,7 @@ import { X509Certificate } from "node:crypto";
 import type { Logger } from "pino";
 import { ConfigError } from "../../config/index.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
-import type { RunningSandbox } from "../../sandbox/index.js";
+import type { SandboxEndpoints } from "../../sandbox/index.js";
 import {
   CertificateError,
   FileCrlSource,
@@ -53,7 +53,7 @@ export interface TrustMaterial {
 /** The name of the trust store in logs and in the reload metric's `store` label. */
 export const TRUST_STORE_NAME = "trust";
 
-export function sandboxTrustMaterial(sandbox: RunningSandbox): TrustMaterial {
+export function sandboxTrustMaterial(sandbox: SandboxEndpoints): TrustMaterial {
   const anchors = [new X509Certificate(sandbox.pki.rootCertPem)];
   const intermediates = SANDBOX_COUNTRIES.map((country) => new X509Certificate(sandbox.pki.caCertPem(country)));
   return {

@@ -20,11 +20,15 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 
 /** Identity names become file names: letters, digits, `.`, `_`, `-`, starting with a letter or digit. */
 const IDENTITY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 /** Temporary files older than this are leftovers of a crash and are removed on open. */
 const STALE_TEMPORARY_FILE_MS = 60_000;
+/** An issuance lock older than this was left by a crashed process (issuing one leaf takes well under a second). */
+const STALE_LOCK_MS = 30_000;
+const LOCK_POLL_MS = 10;
 
 export type StoredIdentityKind = "servers" | "clients";
 
@@ -123,6 +127,36 @@ export class PkiStore {
   async writePair(location: PairLocation, pair: StoredPair): Promise<void> {
     await writeFileAtomically(join(this.directory, location.keyFile), pair.keyPem, 0o600);
     await writeFileAtomically(join(this.directory, location.certificateFile), pair.certPem, 0o644);
+  }
+
+  /**
+   * Runs `issue` holding the lock of one pair, across processes: the gateway
+   * and its sandbox process (src/sandbox/child-process.ts) open the same PKI
+   * and may ask for the same identity at the same time (an OIDC client, a
+   * practitioner). The lock is a `<certificate file>.lock` created exclusively;
+   * whoever waits for it then finds the pair the holder wrote, instead of
+   * issuing a second key that the other process would never see.
+   */
+  async withPairLock<T>(location: PairLocation, issue: () => Promise<T>): Promise<T> {
+    const lockPath = join(this.directory, `${location.certificateFile}.lock`);
+    const deadline = Date.now() + STALE_LOCK_MS;
+    for (;;) {
+      try {
+        await (await open(lockPath, "wx", 0o600)).close();
+        break;
+      } catch (error) {
+        if (!isErrnoException(error) || error.code !== "EEXIST") throw new Error(`Cannot lock sandbox PKI file ${lockPath}`, { cause: error });
+      }
+      const info = await stat(lockPath).catch(() => undefined);
+      if (info !== undefined && Date.now() - info.mtimeMs > STALE_LOCK_MS) await unlink(lockPath).catch(() => undefined);
+      else if (Date.now() > deadline) throw new Error(`Sandbox PKI file ${lockPath} stayed locked for ${STALE_LOCK_MS} ms`);
+      else await delay(LOCK_POLL_MS);
+    }
+    try {
+      return await issue();
+    } finally {
+      await unlink(lockPath).catch(() => undefined);
+    }
   }
 
   /** Applies `change` to the index and persists it (atomically, in call order). */

@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { execFile } from "node:child_process";
 import { X509Certificate as NodeX509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
-import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, createServer, type TLSSocket } from "node:tls";
@@ -131,6 +131,27 @@ describe("SandboxPki generation and reuse", () => {
     for (const identity of identities) expect(identity).toBe(identities[0]);
     const onDisk = await readFile(join(sharedDir, "pki", "servers", "lu-kms.cert.pem"), "utf8");
     expect(onDisk).toBe(identities[0]?.certPem);
+  });
+
+  it("issues an identity once when two processes ask at the same time (a lock file per pair)", async () => {
+    // Two instances over one directory share nothing in memory, like the gateway and its sandbox process.
+    const [a, b] = await Promise.all([SandboxPki.open(sharedDir), SandboxPki.open(sharedDir)]);
+    const asked = (p: SandboxPki) => p.clientIdentity("shared-oidc-client", { country: "FR", subject: { CN: "Shared client" } });
+    const [fromA, fromB] = await Promise.all([asked(a), asked(b)]);
+    expect(fromB.keyPem).toBe(fromA.keyPem);
+    expect(await readFile(join(sharedDir, "pki", "clients", "shared-oidc-client.cert.pem"), "utf8")).toBe(fromA.certPem);
+    await expect(stat(join(sharedDir, "pki", "clients", "shared-oidc-client.cert.pem.lock"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("breaks an issuance lock left by a crashed process", async () => {
+    const dir = join(workDir, "stale-lock");
+    await cp(sharedDir, dir, { recursive: true });
+    const lock = join(dir, "pki", "clients", "after-crash.cert.pem.lock");
+    await writeFile(lock, "");
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lock, old, old);
+    const identity = await (await SandboxPki.open(dir)).clientIdentity("after-crash", { country: "BE", subject: { CN: "After a crash" } });
+    expect(identity.certPem).toContain("BEGIN CERTIFICATE");
   });
 
   it("re-issues a client identity asked again with another subject", async () => {

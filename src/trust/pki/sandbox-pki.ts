@@ -307,9 +307,14 @@ export class SandboxPki {
   }
 
   async #loadOrIssueLeaf(request: LeafRequest): Promise<PemIdentity> {
+    const location = identityLocation(request.kind, request.name);
+    // Loaded without the lock (the usual case: issued on an earlier start); issued under it, after a second look.
+    return (await this.#loadLeaf(request, location)) ?? this.#store.withPairLock(location, async () => (await this.#loadLeaf(request, location)) ?? this.#issueLeaf(request, location));
+  }
+
+  async #loadLeaf(request: LeafRequest, location: PairLocation): Promise<PemIdentity | undefined> {
     const issuer = request.country === undefined ? this.#root : this.#countryCas[request.country];
     const chainPem = request.country === undefined ? [] : [issuer.certPem];
-    const location = identityLocation(request.kind, request.name);
     const cached = await loadCertifiedPair(this.#store, location, request.subject, request.profile, issuer, this.#now());
     if (cached !== undefined) {
       const known = this.#store.index[request.kind][request.name];
@@ -320,7 +325,12 @@ export class SandboxPki {
       }
       return { certPem: cached.certPem, keyPem: cached.keyPem, chainPem };
     }
+    return undefined;
+  }
 
+  async #issueLeaf(request: LeafRequest, location: PairLocation): Promise<PemIdentity> {
+    const issuer = request.country === undefined ? this.#root : this.#countryCas[request.country];
+    const chainPem = request.country === undefined ? [] : [issuer.certPem];
     const keys = await generateRsaKeyPair();
     const validity = validityFrom(this.#now(), request.validityDays, issuer.certificate.notAfter);
     const certificate = await issueCertificate(request.subject, keys.keys.publicKey, issuer, validity, request.profile);
