@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
@@ -113,6 +116,20 @@ describe("passerelle CLI", () => {
       expect(await cli.exited).toBe(1);
       expect(cli.stderr()).toMatch(/passerelle: The sandbox failed to start: Sandbox failed to start: simulator "sandbox-ca" \(.*EADDRNOTAVAIL/);
       expect(cli.stderr()).not.toContain("listening on");
+    });
+
+    it("fails the start with the reason when a simulator fails after the ports are bound (while the gateway starts its modules)", async () => {
+      // A directory where fr-psc keeps its signing keys file: its create() fails, after every port is reported.
+      const dataDir = mkdtempSync(path.join(tmpdir(), "passerelle-cli-late-"));
+      try {
+        mkdirSync(path.join(dataDir, "sandbox", "fr-psc", "provider-keys.json"), { recursive: true });
+        const cli = start(["start"], { DATA_DIR: dataDir });
+        expect(await cli.exited).toBe(1);
+        expect(cli.stderr()).toMatch(/passerelle: The sandbox failed to start: Sandbox failed to start: simulator "fr-psc" \(.*EISDIR/);
+        expect(cli.stderr()).not.toContain("listening on");
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     });
 
     it("stops the gateway with exit code 1 when the simulators' process dies", async () => {
