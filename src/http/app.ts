@@ -7,12 +7,14 @@ import FindMyWay, { type HTTPMethod } from "find-my-way";
 import type { Logger } from "pino";
 import type { GatewayConfig } from "../config/index.js";
 import { ERROR_CATALOGUE, PasserelleError, problemTypeFor, type ErrorCode } from "../errors/index.js";
+import { accessLogWriter } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { AuditSink } from "../audit/types.js";
 import type { Vault } from "../vault/types.js";
 import type { UpstreamRegistry } from "../gateway/upstreams.js";
 import { makeAuthenticateCaller } from "./auth/authenticate.js";
 import type { CallerDirectory } from "./auth/callers.js";
+import { lazyChildLoggerFactory } from "./lazy-child-logger.js";
 import { lazySerializerFactory, lazyValidatorFactory } from "./lazy-compilers.js";
 import { registerOpenApi } from "./openapi.js";
 import { PROBLEM_CONTENT_TYPE, sendProblem, toPasserelleError } from "./problem.js";
@@ -60,6 +62,8 @@ const METHODS: HTTPMethod[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", 
 export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<FastifyInstance> {
   const options: FastifyServerOptions = {
     loggerInstance: deps.logger,
+    // request.log is made when first used: most requests log only their access line (below).
+    childLoggerFactory: lazyChildLoggerFactory,
     // One log line per request, written in onResponse below (with the caller), instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
@@ -100,6 +104,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   });
 
   const isShuttingDown = deps.isShuttingDown ?? (() => false);
+  const accessLog = accessLogWriter(deps.logger);
   // The three hooks every request runs are callback-style, not async: no promise per hook per request.
   app.addHook("onSend", (request, reply, payload, done) => {
     reply.header("x-request-id", request.id);
@@ -115,18 +120,16 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     deps.metrics.observeHttpRequest(request.method, request.routeOptions.url ?? "unmatched", reply.statusCode, elapsedMs / 1000);
     // Flat fields: nothing for the serializers to walk. The path loses its query string, where identifiers travel.
     const queryAt = request.url.indexOf("?");
-    request.log.info(
-      {
-        method: request.method,
-        path: queryAt === -1 ? request.url : request.url.slice(0, queryAt),
-        status: reply.statusCode,
-        responseTimeMs: Math.round(elapsedMs * 100) / 100,
-        caller: request.caller?.id,
-        // The client: the TCP peer, or the X-Forwarded-For address when the peer is a TRUST_PROXY proxy.
-        remoteAddress: request.ip,
-      },
-      "request completed",
-    );
+    accessLog({
+      reqId: request.id,
+      method: request.method,
+      path: queryAt === -1 ? request.url : request.url.slice(0, queryAt),
+      status: reply.statusCode,
+      responseTimeMs: Math.round(elapsedMs * 100) / 100,
+      caller: request.caller?.id,
+      // The client: the TCP peer, or the X-Forwarded-For address when the peer is a TRUST_PROXY proxy.
+      remoteAddress: request.ip,
+    });
     done();
   });
 
