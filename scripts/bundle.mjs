@@ -66,6 +66,8 @@ const result = await build({
   // undici's checks keep their names; pkijs names its errors with static strings), and
   // test/e2e/bundle.e2e.test.ts runs the protocol stacks through this bundle.
   keepNames: false,
+  // Not minified: minifying (even whitespace and syntax only, names kept) broke the sandbox's OpenID
+  // Provider (authorization codes refused), and would only save ~5 MB of source text in memory.
   sourcemap: "linked",
   legalComments: "linked",
   plugins: [keepModuleUrls],
