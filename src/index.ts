@@ -8,7 +8,7 @@
  * console.log(await gateway.listen());
  * ```
  */
-export { createGateway, type CreateGatewayOptions, type Gateway, type SandboxHandle } from "./gateway/create-gateway.js";
+export { createGateway, type CreateGatewayOptions, type Gateway, type SandboxHandle, type StartingSandbox } from "./gateway/create-gateway.js";
 export { builtInModules } from "./gateway/built-in-modules.js";
 export type { GatewayContext, ReadinessCheck, ServiceModule, StartedModule } from "./gateway/modules.js";
 export {
