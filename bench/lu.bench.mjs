@@ -7,8 +7,8 @@
 // private-key operations in the sandbox (the practitioner's key in the KMS, the
 // TSA's key), both made by the simulators, not by the gateway.
 //
-// The gateway runs as `npm start` runs it (package.json's start script and its
-// node flags; PORT=0, a fresh DATA_DIR, SANDBOX_API_KEY, rate limit off, log
+// The gateway runs as the Docker image runs it (package.json's start script and
+// its node flags, the image's MALLOC_ARENA_MAX; PORT=0, a fresh DATA_DIR, SANDBOX_API_KEY, rate limit off, log
 // level info to /dev/null): its own process, with the simulators in the sandbox
 // process it forks (src/sandbox/child-process.ts), which stands in for the AeS,
 // the KMS and its TSA — in production those are remote. CPU and RSS figures are
@@ -37,7 +37,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Agent, fetch } from "undici";
-import { START_ARGS, cpuSeconds, parseWrkReport, peakRssMb, rssMb, sandboxPid, startProcess, waitStatus } from "./support/gateway-process.mjs";
+import { START_ARGS, START_ENV, cpuSeconds, parseWrkReport, peakRssMb, rssMb, sandboxPid, startProcess, waitStatus } from "./support/gateway-process.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = (p) => import(path.join(root, "dist", p));
@@ -404,7 +404,7 @@ async function splitInProcess(rawSignsPerSecond) {
   }
 }
 
-// --- the gateway, as `npm start` runs it ------------------------------------------
+// --- the gateway, as the Docker image runs it ---------------------------------------
 const workDir = mkdtempSync(path.join(tmpdir(), "passerelle-bench-lu-"));
 const gw = startProcess(START_ARGS, { SANDBOX_API_KEY: KEY, RATE_LIMIT_PER_MINUTE: "0", AUTH_RETURN_URLS: RETURN_URL });
 let browser;
@@ -420,7 +420,7 @@ try {
   const memoryReady = await gatewayMemory(gatewayUrl);
   const sandboxRssReady = rssMb(target.sandboxPid);
   console.log(
-    `Gateway: node ${START_ARGS.map((a) => path.relative(root, a) || a).join(" ")} (pid ${target.gatewayPid}), ready in ${fmt(readyS, 1)} s; ` +
+    `Gateway: ${Object.entries(START_ENV).map(([k, v]) => `${k}=${v} `).join("")}node ${START_ARGS.map((a) => path.relative(root, a) || a).join(" ")} (pid ${target.gatewayPid}), ready in ${fmt(readyS, 1)} s; ` +
       `sandbox process pid ${target.sandboxPid}; ${load()}`,
   );
 
@@ -519,7 +519,7 @@ try {
   const perCoreMinute = 60_000 / gatewayMs;
   const rssWorst = Math.max(rssAfterSequential, rssAfterLoaded, rssEnd, peakRss);
   summary.push(
-    `Summary (issue #5) — gateway as \`npm start\` runs it, simulators in the sandbox process, wrk -c${CONCURRENCY} ${RUN_S} s with the AeS token:`,
+    `Summary (issue #5) — gateway as the Docker image runs it, simulators in the sandbox process, wrk -c${CONCURRENCY} ${RUN_S} s with the AeS token:`,
     `  documents/min per core of gateway CPU : ${fmt(perCoreMinute)} (${fmt(gatewayMs, 2)} CPU-ms/document)  target > ${fmt(TARGET_PER_MINUTE)}: ${met(perCoreMinute > TARGET_PER_MINUTE)}`,
     `  gateway RSS                           : ${mb(rssReady)} ready, ${mb(rssAfterSequential)} after -c1, ${mb(rssAfterLoaded)} after -c${CONCURRENCY}, peak ${mb(peakRss)}  target < ${TARGET_RSS_MB} MB: ${met(rssWorst < TARGET_RSS_MB)}`,
     `  wall-clock throughput                 : ${fmt(loaded.rps, 1)} documents/s = ${fmt(loaded.rps * 60)}/min, p50 ${fmt(loaded.p50ms, 1)} ms, p99 ${fmt(loaded.p99ms, 1)} ms ` +

@@ -1,5 +1,6 @@
-// The gateway as `npm start` runs it, for the benchmarks: its own process with
-// the node flags of package.json's "start" script, the simulators (sandbox
+// The gateway as the Docker image runs it, for the benchmarks: its own process
+// with the node flags of package.json's "start" script and the image's
+// MALLOC_ARENA_MAX (START_ENV), the simulators (sandbox
 // profile) in the child process it forks (src/sandbox/child-process.ts), and
 // what /proc says about either process (RSS, CPU time). Linux only.
 import { spawn, spawnSync } from "node:child_process";
@@ -10,7 +11,15 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** `--flag… /abs/dist/cli.js start`: package.json's start script without its `node`. */
+/**
+ * The environment the Docker image gives node beyond the gateway's settings
+ * (the Dockerfile's ENV MALLOC_ARENA_MAX): every process the benchmarks start
+ * gets it, the bare Fastify baseline included.
+ */
+const arenas = /MALLOC_ARENA_MAX=(\d+)/.exec(readFileSync(path.join(root, "Dockerfile"), "utf8"))?.[1];
+export const START_ENV = arenas === undefined ? {} : { MALLOC_ARENA_MAX: arenas };
+
+/** `--flag… /abs/dist/bin/passerelle.js start`: package.json's start script without its `node`. */
 export const START_ARGS = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"))
   .scripts.start.split(/\s+/)
   .slice(1)
@@ -26,7 +35,7 @@ export const START_ARGS = JSON.parse(readFileSync(path.join(root, "package.json"
 export function startProcess(args, env = {}, dataDir = mkdtempSync(path.join(tmpdir(), "passerelle-bench-"))) {
   const t0 = performance.now();
   const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "info", ...env },
+    env: { PATH: process.env.PATH, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "info", ...START_ENV, ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
