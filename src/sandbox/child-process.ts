@@ -135,8 +135,8 @@ function watchReports(
   timeoutMs: number,
 ): { listening: Promise<SimulatorEndpoint[]>; ready: Promise<RunningSimulator[]> } {
   let failure: string | undefined;
-  const listening = deferred<SimulatorEndpoint[]>();
-  const ready = deferred<RunningSimulator[]>();
+  const listening = Promise.withResolvers<SimulatorEndpoint[]>();
+  const ready = Promise.withResolvers<RunningSimulator[]>();
   ready.promise.catch(() => undefined); // the caller may stop at `listening`
   // Settling a settled promise does nothing: a failure after "listening" rejects only `ready`.
   const fail = (err: SandboxProcessError): void => {
@@ -166,15 +166,6 @@ function watchReports(
   return { listening: listening.promise, ready: ready.promise };
 }
 
-function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(reason: unknown): void } {
-  let resolve: (value: T) => void = () => undefined;
-  let reject: (reason: unknown) => void = () => undefined;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 function isChildMessage(message: unknown): message is SandboxChildMessage {
   if (typeof message !== "object" || message === null) return false;

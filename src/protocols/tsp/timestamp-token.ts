@@ -253,17 +253,11 @@ function decodeSignerInfo(element: BerElement): DecodedSignerInfo | undefined {
   return { sid, digestAlgorithm, signedAttributes, signedAttributesDer, signatureAlgorithm, signature: signatureValue };
 }
 
-interface DecodedTstInfo {
-  policy: string;
-  serialNumber: string;
-  genTime: Date;
-  accuracy: TimestampAccuracy | undefined;
-  ordering: boolean;
-  nonce: bigint | undefined;
-  hashAlgorithmOid: string;
-  messageImprint: Buffer;
-  tsa: DecodedGeneralName | undefined;
-}
+/** The TSTInfo fields a parsed token reports, and the TSA name its verification checks. */
+type DecodedTstInfo = Pick<
+  ParsedTimestampToken,
+  "policy" | "serialNumber" | "genTime" | "accuracy" | "ordering" | "nonce" | "hashAlgorithmOid" | "messageImprint"
+> & { tsa: DecodedGeneralName | undefined };
 
 /**
  * `TSTInfo ::= SEQUENCE { version INTEGER { v1(1) }, policy, messageImprint, serialNumber INTEGER,

@@ -165,17 +165,6 @@ export async function buildLuKmsApp(options: LuKmsAppOptions): Promise<LuKmsApp>
   const { pki, logger } = options;
   const now = options.now ?? (() => new Date());
   const keyring = new PractitionerKeyring(pki, options.practitioners ?? defaultPractitioners());
-  // The verifier (an OpenID relying party and its HTTP client) loads at the first token: discovery waits for it anyway.
-  let verifier: AesAccessTokenVerifier | undefined;
-  const tokenVerifier = async (): Promise<AesAccessTokenVerifier> => {
-    const { AesAccessTokenVerifier: Verifier } = await import("./aes-access-tokens.js");
-    return (verifier ??= new Verifier({
-      issuer: options.issuer,
-      caPem: pki.rootCertPem,
-      audiences: async () =>
-        options.audiences ?? (await sandboxOidcClients(pki)).filter((c) => c.provider === LU_AES_SIMULATOR_ID).map((c) => c.clientId),
-    }));
-  };
   const serialNumber = monotonicSerialNumbers(() => now().getTime());
   const responder = await TimestampResponder.create({
     signer: await sandboxTsaSigner(pki),
@@ -185,7 +174,7 @@ export async function buildLuKmsApp(options: LuKmsAppOptions): Promise<LuKmsApp>
   });
   const luCa = new X509Certificate(pki.caCertPem("LU"));
   const faults = new KmsFaults();
-  // Made on first use only: most runs never inject these faults.
+  // Made on first use only: most runs never inject these faults, and the token verifier (below) waits for a token.
   const lazily = <T>(make: () => Promise<T>): (() => Promise<T>) => {
     let made: Promise<T> | undefined;
     return () => {
@@ -196,6 +185,17 @@ export async function buildLuKmsApp(options: LuKmsAppOptions): Promise<LuKmsApp>
       return current;
     };
   };
+  // The verifier (an OpenID relying party and its HTTP client) loads at the first token: discovery waits for it anyway.
+  let verifier: AesAccessTokenVerifier | undefined;
+  const tokenVerifier = lazily(async () => {
+    const { AesAccessTokenVerifier: Verifier } = await import("./aes-access-tokens.js");
+    return (verifier = new Verifier({
+      issuer: options.issuer,
+      caPem: pki.rootCertPem,
+      audiences: async () =>
+        options.audiences ?? (await sandboxOidcClients(pki)).filter((c) => c.provider === LU_AES_SIMULATOR_ID).map((c) => c.clientId),
+    }));
+  });
   let foreign: ForeignSigningCa | undefined;
   const foreignCa = (): ForeignSigningCa => (foreign ??= new ForeignSigningCa(now));
   const untrustedResponder = lazily(async () =>
