@@ -6,7 +6,7 @@
 //     /health/ready answer 200: restarts on an existing DATA_DIR, then first starts
 //     on an empty one (which also issue the sandbox PKI).
 // The gateway runs as the Docker image runs it (the node flags of package.json's
-// start script, the image's MALLOC_ARENA_MAX). Its simulators run in a child process (src/sandbox/child-process.ts):
+// start script, the image's MALLOC_* settings). Its simulators run in a child process (src/sandbox/child-process.ts):
 // RSS figures are the gateway's process, with the sandbox process's alongside.
 // Needs wrk (Debian package `wrk`) and a build (npm run bench builds first).
 import { spawnSync } from "node:child_process";

@@ -8,7 +8,7 @@
 // TSA's key), both made by the simulators, not by the gateway.
 //
 // The gateway runs as the Docker image runs it (package.json's start script and
-// its node flags, the image's MALLOC_ARENA_MAX; PORT=0, a fresh DATA_DIR, SANDBOX_API_KEY, rate limit off, log
+// its node flags, the image's MALLOC_* settings; PORT=0, a fresh DATA_DIR, SANDBOX_API_KEY, rate limit off, log
 // level info to /dev/null): its own process, with the simulators in the sandbox
 // process it forks (src/sandbox/child-process.ts), which stands in for the AeS,
 // the KMS and its TSA — in production those are remote. CPU and RSS figures are

@@ -1,6 +1,6 @@
 // The gateway as the Docker image runs it, for the benchmarks: its own process
 // with the node flags of package.json's "start" script and the image's
-// MALLOC_ARENA_MAX (START_ENV), the simulators (sandbox
+// MALLOC_* settings (START_ENV), the simulators (sandbox
 // profile) in the child process it forks (src/sandbox/child-process.ts), and
 // what /proc says about either process (RSS, CPU time). Linux only.
 import { spawn, spawnSync } from "node:child_process";
@@ -13,11 +13,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 /**
  * The environment the Docker image gives node beyond the gateway's settings
- * (the Dockerfile's ENV MALLOC_ARENA_MAX): every process the benchmarks start
- * gets it, the bare Fastify baseline included.
+ * (the Dockerfile's ENV MALLOC_*, glibc's malloc tuning): every process the
+ * benchmarks start gets it, the bare Fastify baseline included.
  */
-const arenas = /MALLOC_ARENA_MAX=(\d+)/.exec(readFileSync(path.join(root, "Dockerfile"), "utf8"))?.[1];
-export const START_ENV = arenas === undefined ? {} : { MALLOC_ARENA_MAX: arenas };
+export const START_ENV = Object.fromEntries(
+  [...readFileSync(path.join(root, "Dockerfile"), "utf8").matchAll(/\b(MALLOC_[A-Z_]+)=(\d+)/g)].map(([, name, value]) => [name, value]),
+);
 
 /** `--flag… /abs/dist/bin/passerelle.js start`: package.json's start script without its `node`. */
 export const START_ARGS = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"))
