@@ -19,8 +19,8 @@ import type { Logger } from "pino";
 import { ERROR_CATALOGUE, problemTypeFor, type ErrorCode } from "../../errors/index.js";
 import { BUNDLE_MEDIA_TYPE, encodeBundle } from "../../services/lu/templates/package-format.js";
 import type { SandboxPki } from "../../trust/pki/index.js";
-import type { Signer } from "../../trust/signer.js";
 import type { SimulatorDefinition } from "../simulator.js";
+import { lazily } from "../lazily.js";
 import { LU_IHUB_SIMULATOR } from "../simulator-ids.js";
 import { buildCatalogue, type PublishedPackage } from "./catalogue.js";
 import { damagedBundle, parseLatestOverride, type LatestOverride } from "./faults.js";
@@ -48,18 +48,6 @@ export function luIhubSimulator(options: LuIhubOptions = {}): SimulatorDefinitio
 }
 
 export type LuIhubApp = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger>;
-
-/** Caches a made-on-first-use signer; a failure is not kept. */
-function lazily(make: () => Promise<Signer>): () => Promise<Signer> {
-  let made: Promise<Signer> | undefined;
-  return () => {
-    const current = (made ??= make());
-    current.catch(() => {
-      if (made === current) made = undefined;
-    });
-    return current;
-  };
-}
 
 /** The Fastify app behind the simulator (usable alone with `app.inject()`). */
 export async function buildLuIhubApp(pki: SandboxPki, logger: Logger, options: LuIhubOptions = {}): Promise<LuIhubApp> {
