@@ -21,16 +21,14 @@ FROM node:24-bookworm-slim AS runtime
 #   per-thread arenas kept 15–35 MB of freed memory under a burst of signed PDFs;
 # - MALLOC_MMAP_THRESHOLD_: blocks of 8 kB and more are mapped and unmapped when freed. V8's compilers allocate
 #   their working memory in 8-32 kB segments; from the main heap, those left it fragmented: 15-18 MB that glibc
-#   could not give back after a burst of requests, at no CPU cost measurable here;
-# - MALLOC_TRIM_THRESHOLD_: free memory at the main heap's top goes back to the system past 128 kB (glibc raises
-#   this threshold, up to 64 MB, as large blocks are freed).
+#   could not give back after a burst of requests. No CPU cost per request measurable here; ~0.1 s more cold start.
+#   Setting it also fixes the trim threshold at 128 kB, which glibc otherwise raises up to 64 MB (mallopt(3)).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
     DATA_DIR=/var/lib/passerelle \
     MALLOC_ARENA_MAX=2 \
-    MALLOC_MMAP_THRESHOLD_=8192 \
-    MALLOC_TRIM_THRESHOLD_=131072
+    MALLOC_MMAP_THRESHOLD_=8192
 WORKDIR /app
 RUN groupadd --system passerelle && useradd --system --gid passerelle --home-dir /var/lib/passerelle passerelle \
   && mkdir -p /var/lib/passerelle && chown passerelle:passerelle /var/lib/passerelle

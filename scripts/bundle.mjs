@@ -85,4 +85,7 @@ for (const file of files) {
   const at = source.search(/[\u0080-\uffff]/);
   if (at !== -1) throw new Error(`${file}: non-ASCII character at offset ${at}: V8 would hold this chunk's source as a two-byte string`);
 }
+// Linux before 5.1 cuts a shebang after 127 bytes: the command's flags would be lost.
+const shebang = (await readFile(path.join(outdir, "passerelle.js"), "utf8")).split("\n", 1)[0];
+if (Buffer.byteLength(shebang) > 127) throw new Error(`dist/bin/passerelle.js: the shebang is ${Buffer.byteLength(shebang)} bytes, more than the 127 older kernels read`);
 console.log(`bundle: ${files.length} files in ${path.relative(root, outdir)}/`);

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=8192 MALLOC_TRIM_THRESHOLD_=131072 node --max-semi-space-size=8 --heap-growing-percent=30
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=8192 node --max-semi-space-size=8 --heap-growing-percent=30
 /**
  * The `passerelle` command. This entry only turns on Node's on-disk compile
  * cache (V8 code cache, in the OS temp directory; NODE_DISABLE_COMPILE_CACHE=1
@@ -11,8 +11,9 @@
  * V8 sizes it from the host's memory, 128 MB on a 24 GB machine), and the
  * old generation grown by 30 % rather than V8's default factor after each
  * full collection; and glibc's malloc to two arenas rather than one per
- * thread, with fixed thresholds for mapping large blocks and trimming the
- * heap (as the Dockerfile does) — see README, "Memory".
+ * thread, mapping blocks of 8 kB and more (as the Dockerfile does) — see README,
+ * "Memory". The line stays under 128 bytes: older kernels (Linux < 5.1)
+ * cut longer shebangs.
  */
 import { enableCompileCache } from "node:module";
 import { fileURLToPath } from "node:url";
