@@ -20,7 +20,7 @@ import { ERROR_CATALOGUE, problemTypeFor, type ErrorCode } from "../../errors/in
 import { BUNDLE_MEDIA_TYPE, encodeBundle } from "../../services/lu/templates/package-format.js";
 import type { SandboxPki } from "../../trust/pki/index.js";
 import type { SimulatorDefinition } from "../simulator.js";
-import { lazily } from "../lazily.js";
+import { lazily } from "../../lazily.js";
 import { LU_IHUB_SIMULATOR } from "../simulator-ids.js";
 import { buildCatalogue, type PublishedPackage } from "./catalogue.js";
 import { damagedBundle, parseLatestOverride, type LatestOverride } from "./faults.js";

@@ -55,7 +55,7 @@ import { promisify } from "node:util";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { PasserelleError } from "../../errors/index.js";
-import { lazily } from "../lazily.js";
+import { lazily } from "../../lazily.js";
 import { AccessTokenRejectedError } from "../../protocols/oidc/access-token.js";
 import { TIMESTAMP_QUERY_CONTENT_TYPE, TIMESTAMP_REPLY_CONTENT_TYPE } from "../../protocols/tsp/media-types.js";
 import { TimestampResponder } from "../../protocols/tsp/timestamp-responder.js";
@@ -175,7 +175,7 @@ export async function buildLuKmsApp(options: LuKmsAppOptions): Promise<LuKmsApp>
   });
   const luCa = new X509Certificate(pki.caCertPem("LU"));
   const faults = new KmsFaults();
-  // Made on first use only (../lazily.ts): most runs never inject these faults, and the token verifier (below) waits for a token.
+  // Made on first use only (src/lazily.ts): most runs never inject these faults, and the token verifier (below) waits for a token.
   // The verifier (an OpenID relying party and its HTTP client) loads at the first token: discovery waits for it anyway.
   let verifier: AesAccessTokenVerifier | undefined;
   const tokenVerifier = lazily(async () => {

@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { AuditOutcome, AuditSink } from "../../audit/index.js";
 import { PasserelleError } from "../../errors/index.js";
-import { signPdf } from "../../protocols/pades/index.js";
+import { loadPades } from "../../protocols/pades/load.js";
 import type { IdentityService } from "../identity/service.js";
 import type { Vault } from "../../vault/index.js";
 import { KmsSigner, type KmsClient, type KmsTrust } from "./kms/index.js";
@@ -226,6 +226,7 @@ export class LuService {
       note.push(`version=${rendered.templateVersion}`);
       const signer = await KmsSigner.create({ client: kms.client, trust: kms.trust, accessToken: practitioner.accessToken, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       const signedAt = new Date();
+      const { signPdf } = await loadPades();
       const signed = await signPdf(rendered.signable, { signer, timestamp: signer.signatureTimestamp, reason: rendered.title, location: "Luxembourg", signingTime: signedAt });
       const certificate = signer.certificate;
       const document: DocumentMetadata = {

@@ -21,7 +21,8 @@ import { createHash, type X509Certificate } from "node:crypto";
 import type { Logger } from "pino";
 import type { AuditOutcome, AuditSink } from "../../audit/index.js";
 import { PasserelleError } from "../../errors/index.js";
-import { signPdf, verifyPdfSignatures, type PdfSignatureReport } from "../../protocols/pades/index.js";
+import type { PdfSignatureReport } from "../../protocols/pades/index.js";
+import { loadPades } from "../../protocols/pades/load.js";
 import { TIMESTAMP_HASH_ALGORITHMS, verifyTimestampToken, type TimestampHashAlgorithm } from "../../protocols/tsp/index.js";
 import { parseXml, serializeXml } from "../../protocols/xml/index.js";
 import { XADES_NAMESPACE, XmlSignatureError, signXades, signXml, verifyXades, verifyXmlSignature, type TrustPolicy } from "../../protocols/xmldsig/index.js";
@@ -186,6 +187,7 @@ export class TrustService {
       const tsa = this.#tsa;
       if (level === "B-T" && tsa === undefined) throw tsaNotConfigured();
       const { source, signer } = await this.#signerFor(ctx, input.signer, note);
+      const { signPdf } = await loadPades();
       const signed = await signPdf(pdf, {
         signer,
         ...(input.reason === undefined ? {} : { reason: input.reason }),
@@ -244,6 +246,7 @@ export class TrustService {
     return this.#audited("trust.verify.pdf", ctx, async (note) => {
       note.detail.push(`input=sha256:${sha256(pdf)}`, `bytes=${pdf.length}`);
       const chains = new Map<string, ChainValidationResult>();
+      const { verifyPdfSignatures } = await loadPades();
       const reports = await verifyPdfSignatures(pdf, {
         verifyChain: async (chain) => {
           const [leaf, ...others] = chain;

@@ -38,7 +38,8 @@ import { layoutDocument, type CompiledBlock } from "./layout.js";
 import type { TemplatePackage } from "./package-format.js";
 import { sha256Hex } from "./package-format.js";
 import type { SignablePdf } from "../../../protocols/pades/index.js";
-import { TemplatePdfWriter } from "./pdf-writer.js";
+import { lazily } from "../../../lazily.js";
+import type { TemplatePdfWriter } from "./pdf-writer.js";
 import {
   TemplateDefinitionSchema,
   type FontRole,
@@ -340,7 +341,8 @@ export class TemplateSet {
   readonly #templates: ReadonlyMap<string, CompiledTemplate>;
   readonly #fonts: ReadonlyMap<string, TemplateFont>;
   readonly #checkers: TemplateCheckers;
-  readonly #writer = new TemplatePdfWriter();
+  /** pdf-lib loads with the first document rendered (src/lazily.ts). */
+  readonly #writer = lazily(async (): Promise<TemplatePdfWriter> => new (await import("./pdf-writer.js")).TemplatePdfWriter());
 
   private constructor(pkg: TemplatePackage, origin: TemplateSetOrigin, compiler: TemplateCompiler, templates: ReadonlyMap<string, CompiledTemplate>) {
     this.packageVersion = pkg.manifest.packageVersion;
@@ -420,7 +422,7 @@ export class TemplateSet {
       .update(canonicalJson(data))
       .digest()
       .subarray(0, 16);
-    const signable = await this.#writer.write(laidOut, template.fonts, {
+    const signable = await (await this.#writer()).write(laidOut, template.fonts, {
       title: summary.title,
       subject: template.subject,
       language: LANGUAGE,
