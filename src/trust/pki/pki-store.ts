@@ -6,9 +6,15 @@
  *   index.json                      what exists (descriptive: the files are the truth)
  *   root-ca.cert.pem  root-ca.key.pem
  *   ca-fr.cert.pem    ca-fr.key.pem   (and ca-lu, ca-be)
- *   servers/<name>.cert.pem  servers/<name>.key.pem
- *   clients/<name>.cert.pem  clients/<name>.key.pem
+ *   servers/<name>.cert.pem  servers/<name>.key.pem  servers/<name>.stamp.json
+ *   clients/<name>.cert.pem  clients/<name>.key.pem  clients/<name>.stamp.json
  * ```
+ *
+ * A stamp (`<pair>.stamp.json`, next to root and CA pairs too) says for which
+ * request a pair was issued or last checked in full, and which certificate
+ * that was (its fingerprint): a later open that asks for the same thing uses
+ * the pair after the cheap checks only (sandbox-pki.ts). A stamp that does not
+ * name the certificate next to it is ignored.
  *
  * Every file is written to a temporary name, flushed, then renamed over the
  * target, so a reader sees the old file or the new one, never half of one.
@@ -41,6 +47,13 @@ export interface PairLocation {
 export interface StoredPair {
   certPem: string;
   keyPem: string;
+}
+
+/** What a pair's stamp file holds. */
+export interface PairStamp {
+  /** The request the pair answers, as sandbox-pki.ts writes it (profile version and inputs). */
+  request: string;
+  fingerprintSha256: string;
 }
 
 /** What index.json says about one certificate. */
@@ -81,6 +94,10 @@ export function rootLocation(): PairLocation {
 export function countryCaLocation(country: string): PairLocation {
   const base = `ca-${country.toLowerCase()}`;
   return { certificateFile: `${base}.cert.pem`, keyFile: `${base}.key.pem` };
+}
+
+function stampFile(location: PairLocation): string {
+  return location.certificateFile.replace(/\.cert\.pem$/, ".stamp.json");
 }
 
 export function identityLocation(kind: StoredIdentityKind, name: string): PairLocation {
@@ -129,6 +146,26 @@ export class PkiStore {
     await writeFileAtomically(join(this.directory, location.certificateFile), pair.certPem, 0o644);
   }
 
+  /** The pair's stamp; `undefined` when missing or unreadable as one. */
+  async readStamp(location: PairLocation): Promise<PairStamp | undefined> {
+    const text = await this.#readOptional(stampFile(location));
+    if (text === undefined) return undefined;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (isRecord(parsed) && typeof parsed.request === "string" && typeof parsed.fingerprintSha256 === "string") {
+        return { request: parsed.request, fingerprintSha256: parsed.fingerprintSha256 };
+      }
+    } catch {
+      // not JSON: as if missing
+    }
+    return undefined;
+  }
+
+  /** Written after the pair it describes: a crash in between leaves a stamp naming another certificate, which is ignored. */
+  async writeStamp(location: PairLocation, stamp: PairStamp): Promise<void> {
+    await writeFileAtomically(join(this.directory, stampFile(location)), JSON.stringify(stamp) + "\n", 0o644);
+  }
+
   /**
    * Runs `issue` holding the lock of one pair, across processes: the gateway
    * and its sandbox process (src/sandbox/child-process.ts) open the same PKI
@@ -159,13 +196,24 @@ export class PkiStore {
     }
   }
 
-  /** Applies `change` to the index and persists it (atomically, in call order). */
+  /**
+   * Applies `change` to the index and persists it (atomically, in call order).
+   * The gateway and its sandbox process share the directory, each with its
+   * own copy of the index: the change is applied to what index.json holds
+   * now, so neither process drops the entries the other wrote since it
+   * opened. An index the change leaves as it was is not written.
+   */
   updateIndex(change: (index: PkiIndex) => void): Promise<void> {
     change(this.#index);
-    this.#index.updatedAt = new Date().toISOString();
-    const snapshot = JSON.stringify(this.#index, null, 2) + "\n";
     const target = join(this.directory, "index.json");
-    const write = this.#indexWrites.then(() => writeFileAtomically(target, snapshot, 0o644));
+    const write = this.#indexWrites.then(async () => {
+      const current = await readIndex(target);
+      const before = JSON.stringify({ ...current, updatedAt: "" });
+      change(current);
+      if (JSON.stringify({ ...current, updatedAt: "" }) === before) return;
+      current.updatedAt = new Date().toISOString();
+      await writeFileAtomically(target, JSON.stringify(current, null, 2) + "\n", 0o644);
+    });
     // Keep the chain alive after a failed write; the caller still sees the failure.
     this.#indexWrites = write.catch(() => undefined);
     return write;

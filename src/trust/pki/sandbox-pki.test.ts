@@ -17,6 +17,7 @@ import {
   X509ChainBuilder,
 } from "@peculiar/x509";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CERTIFICATE_PROFILES_VERSION } from "./sandbox-pki.js";
 import { SandboxPki, type PemIdentity } from "./index.js";
 
 const run = promisify(execFile);
@@ -387,6 +388,42 @@ describe("SandboxPki renewal and damaged caches", () => {
     expect(server.certPem).not.toBe(frServer.certPem);
     const fromKey = createPublicKey(createPrivateKey(server.keyPem)).export({ format: "der", type: "spki" });
     expect(fromKey.equals(new NodeX509Certificate(server.certPem).publicKey.export({ format: "der", type: "spki" }))).toBe(true);
+  });
+
+  it("checks a pair in full again when its stamp names another request, keeps it and stamps it anew", async () => {
+    const dir = await copyOfShared("stamp-other-request");
+    const stampFile = join(dir, "pki", "servers", "fr-dmp.stamp.json");
+    const stamp = JSON.parse(await readFile(stampFile, "utf8")) as { request: string; fingerprintSha256: string };
+    expect(stamp.fingerprintSha256).toBe(fingerprint(frServer.certPem));
+    expect(JSON.parse(stamp.request)).toEqual([CERTIFICATE_PROFILES_VERSION, "servers", "fr-dmp", "FR", expect.anything(), ["localhost", "127.0.0.1", "::1"]]);
+    await writeFile(stampFile, JSON.stringify({ ...stamp, request: JSON.stringify([0, "an older version"]) }));
+    const reopened = await SandboxPki.open(dir);
+    expect((await reopened.serverIdentity("fr-dmp", { country: "FR" })).certPem).toBe(frServer.certPem);
+    expect(JSON.parse(await readFile(stampFile, "utf8"))).toEqual(stamp);
+  });
+
+  it("re-issues a stamped server identity asked with other host names", async () => {
+    const dir = await copyOfShared("stamp-other-hosts");
+    const reopened = await SandboxPki.open(dir);
+    const server = await reopened.serverIdentity("fr-dmp", { country: "FR", hostnames: ["dmp.sandbox.test"] });
+    expect(server.certPem).not.toBe(frServer.certPem);
+    expect(new NodeX509Certificate(server.certPem).subjectAltName).toContain("DNS:dmp.sandbox.test");
+  });
+
+  it("keeps the index entries another process wrote since it opened, and leaves an unchanged index alone", async () => {
+    const dir = await copyOfShared("index-two-processes");
+    const indexFile = join(dir, "pki", "index.json");
+    const [gateway, sandbox] = await Promise.all([SandboxPki.open(dir), SandboxPki.open(dir)]);
+    await gateway.clientIdentity("gateway-only", { country: "LU", subject: { CN: "gateway" } });
+    await sandbox.serverIdentity("sandbox-only", { country: "BE" });
+    const index = JSON.parse(await readFile(indexFile, "utf8")) as { servers: Record<string, unknown>; clients: Record<string, unknown> };
+    expect(Object.keys(index.clients)).toContain("gateway-only");
+    expect(Object.keys(index.servers)).toContain("sandbox-only");
+
+    const before = await readFile(indexFile, "utf8");
+    const again = await SandboxPki.open(dir);
+    await again.serverIdentity("sandbox-only", { country: "BE" });
+    expect(await readFile(indexFile, "utf8")).toBe(before);
   });
 
   it("survives a corrupted index.json and rewrites it", async () => {

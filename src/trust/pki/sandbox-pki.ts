@@ -17,6 +17,13 @@
  * stays valid for more than 30 days — and re-issued otherwise. A new root
  * re-issues everything, since nothing it did not sign can chain to it.
  *
+ * The profile check is the costly one (ASN.1 in JavaScript, a few ms per
+ * certificate, and a start asks for some twenty). So a pair that passed it
+ * gets a stamp (pki-store.ts) naming the request it answers — the version of
+ * the profiles and the request's inputs — and its fingerprint; when the same
+ * request comes again, a matching stamp stands for the profile check, and the
+ * others (key, issuer signature, validity) run on Node's native parser.
+ *
  * This PKI is for the sandbox only: the keys sit unencrypted on disk.
  *
  * @example
@@ -54,8 +61,9 @@ import {
   type PairLocation,
   type PkiIndex,
   type StoredIdentityKind,
+  type StoredPair,
 } from "./pki-store.js";
-import { generateRsaKeyPair, importRsaSigningKey, privateKeyMatches, type WebCryptoKey } from "./rsa-keys.js";
+import { generateRsaKeyPair, importRsaSigningKey, privateKeyMatches, type GeneratedKeyPair } from "./rsa-keys.js";
 import { buildSubjectName, type SubjectRecord } from "./subject-name.js";
 
 export const SANDBOX_COUNTRIES = ["FR", "LU", "BE"] as const;
@@ -109,22 +117,54 @@ const LOOPBACK_HOSTNAMES = ["localhost", "127.0.0.1", "::1"];
 const ORGANIZATION = "Passerelle Sandbox";
 
 /** A CA loaded from the cache or just issued. */
-interface Authority extends IssuingAuthority {
+interface Authority {
   certPem: string;
   nodeCertificate: NodeX509Certificate;
   indexEntry: IndexEntry;
+  /** The parsed certificate and imported key, made on the first issuance: most opens issue nothing. */
+  issuing(): Promise<IssuingAuthority>;
 }
 
-/** Everything that determines a leaf certificate; two requests with the same key get the same certificate. */
-interface LeafRequest {
+/** The subject and extensions a request asks for (built with @peculiar/x509: only when issuing or checking in full). */
+interface CertificateShape {
+  subject: Name;
+  profile: Extension[];
+}
+
+/** Everything that determines a certificate; two requests with the same key get the same certificate. */
+interface CertificateRequest {
+  /** The profiles' version and the request's inputs, as text: what a stamp records. */
+  key: string;
+  shape(): CertificateShape;
+}
+
+interface LeafRequest extends CertificateRequest {
   kind: StoredIdentityKind;
   name: string;
   country: SandboxCountry | undefined;
-  subject: Name;
-  profile: Extension[];
   validityDays: number;
-  /** Stable text form of the above, to tell a repeated request from a changed one. */
-  key: string;
+}
+
+/**
+ * The version of what certificate-profiles.ts and subject-name.ts make of a
+ * request. Bump it with any change there: stamps of older versions no longer
+ * match, and every cached certificate is checked in full again (and re-issued
+ * where its profile changed). certificate-profiles.test.ts pins the DER of
+ * each profile to this number.
+ */
+export const CERTIFICATE_PROFILES_VERSION = 1;
+
+function requestKey(...inputs: unknown[]): string {
+  return JSON.stringify([CERTIFICATE_PROFILES_VERSION, ...inputs]);
+}
+
+const ROOT_REQUEST: CertificateRequest = {
+  key: requestKey("root"),
+  shape: () => ({ subject: buildSubjectName({ O: ORGANIZATION, CN: SANDBOX_ROOT_CA_NAME }), profile: rootCaExtensions() }),
+};
+
+function countryCaRequest(country: SandboxCountry): CertificateRequest {
+  return { key: requestKey("ca", country), shape: () => ({ subject: countryCaSubject(country), profile: countryCaExtensions() }) };
 }
 
 interface LeafMemo {
@@ -157,13 +197,12 @@ export class SandboxPki {
     const now = options.now ?? (() => new Date());
     const store = await PkiStore.open(join(dataDir, "pki"));
 
-    const rootSubject = buildSubjectName({ O: ORGANIZATION, CN: SANDBOX_ROOT_CA_NAME });
-    let root = await loadAuthority(store, rootLocation(), rootSubject, rootCaExtensions(), undefined, now());
+    let root = await loadAuthority(store, rootLocation(), ROOT_REQUEST, undefined, now(), store.index.root);
     const cachedCas = await Promise.all(
       SANDBOX_COUNTRIES.map((country) =>
         root === undefined
           ? undefined
-          : loadAuthority(store, countryCaLocation(country), countryCaSubject(country), countryCaExtensions(), root, now()),
+          : loadAuthority(store, countryCaLocation(country), countryCaRequest(country), root, now(), store.index.countryCas[country]),
       ),
     );
 
@@ -177,8 +216,9 @@ export class SandboxPki {
     if (root === undefined) {
       if (rootKeys === undefined) throw new Error("unreachable: root keys were generated when the root was missing");
       const validity = validityFrom(now(), ROOT_VALIDITY_DAYS);
-      const certificate = await issueSelfSignedCertificate(rootSubject, rootKeys.keys, validity, rootCaExtensions());
-      root = await saveAuthority(store, rootLocation(), certificate, rootKeys.privateKeyPem, rootKeys.keys.privateKey, undefined);
+      const { subject, profile } = ROOT_REQUEST.shape();
+      const certificate = await issueSelfSignedCertificate(subject, rootKeys.keys, validity, profile);
+      root = await saveAuthority(store, rootLocation(), ROOT_REQUEST, certificate, rootKeys, undefined);
     }
     const issuingRoot = root;
     const issued = new Map<SandboxCountry, Authority>();
@@ -186,11 +226,11 @@ export class SandboxPki {
       missingCountries.map(async (country, i) => {
         const keys = countryKeys[i];
         if (keys === undefined) throw new Error("unreachable: one key pair per missing country CA");
-        const validity = validityFrom(now(), COUNTRY_CA_VALIDITY_DAYS, issuingRoot.certificate.notAfter);
-        const subject = countryCaSubject(country);
-        const certificate = await issueCertificate(subject, keys.keys.publicKey, issuingRoot, validity, countryCaExtensions());
-        const location = countryCaLocation(country);
-        issued.set(country, await saveAuthority(store, location, certificate, keys.privateKeyPem, keys.keys.privateKey, issuingRoot));
+        const validity = validityFrom(now(), COUNTRY_CA_VALIDITY_DAYS, issuingRoot.nodeCertificate.validToDate);
+        const request = countryCaRequest(country);
+        const { subject, profile } = request.shape();
+        const certificate = await issueCertificate(subject, keys.keys.publicKey, await issuingRoot.issuing(), validity, profile);
+        issued.set(country, await saveAuthority(store, countryCaLocation(country), request, certificate, keys, issuingRoot));
       }),
     );
 
@@ -247,15 +287,14 @@ export class SandboxPki {
         throw new TypeError(`Invalid host name ${JSON.stringify(host)} for server identity "${name}"`);
       }
     }
-    const subject = buildSubjectName({ ...(country ? { C: country } : {}), O: ORGANIZATION, CN: name });
+    const subject = { ...(country ? { C: country } : {}), O: ORGANIZATION, CN: name };
     return this.#leafIdentity({
       kind: "servers",
       name,
       country,
-      subject,
-      profile: tlsServerExtensions(hostnames),
       validityDays: SERVER_VALIDITY_DAYS,
-      key: JSON.stringify(["servers", name, country ?? "root", subjectHex(subject), hostnames]),
+      key: requestKey("servers", name, country ?? "root", subject, hostnames),
+      shape: () => ({ subject: buildSubjectName(subject), profile: tlsServerExtensions(hostnames) }),
     });
   }
 
@@ -269,7 +308,7 @@ export class SandboxPki {
     assertIdentityName(name);
     if (options === undefined || typeof options !== "object") throw new TypeError("clientIdentity needs options");
     this.#authority(options.country);
-    const subject = buildSubjectName(options.subject);
+    const subject = options.subject;
     const extendedKeyUsages = resolveExtendedKeyUsages(options.extendedKeyUsages ?? ["clientAuth"]);
     const keyUsages = options.keyUsages ?? ["digitalSignature"];
     assertClientKeyUsages(keyUsages);
@@ -277,10 +316,10 @@ export class SandboxPki {
       kind: "clients",
       name,
       country: options.country,
-      subject,
-      profile: clientExtensions(extendedKeyUsages, keyUsages),
       validityDays: CLIENT_VALIDITY_DAYS,
-      key: JSON.stringify(["clients", name, options.country, subjectHex(subject), extendedKeyUsages, [...keyUsages].sort()]),
+      // A subject that buildSubjectName refuses is never issued, so no stamp carries it: it fails in shape().
+      key: requestKey("clients", name, options.country, subject, extendedKeyUsages, [...keyUsages].sort()),
+      shape: () => ({ subject: buildSubjectName(subject), profile: clientExtensions(extendedKeyUsages, keyUsages) }),
     });
   }
 
@@ -315,41 +354,36 @@ export class SandboxPki {
   async #loadLeaf(request: LeafRequest, location: PairLocation): Promise<PemIdentity | undefined> {
     const issuer = request.country === undefined ? this.#root : this.#countryCas[request.country];
     const chainPem = request.country === undefined ? [] : [issuer.certPem];
-    const cached = await loadCertifiedPair(this.#store, location, request.subject, request.profile, issuer, this.#now());
-    if (cached !== undefined) {
-      const known = this.#store.index[request.kind][request.name];
-      if (known?.fingerprintSha256 !== cached.nodeCertificate.fingerprint256) {
-        await this.#store.updateIndex((index) => {
-          index[request.kind][request.name] = describe(location, cached.certificate, cached.nodeCertificate, issuer);
-        });
-      }
-      return { certPem: cached.certPem, keyPem: cached.keyPem, chainPem };
+    const cached = await loadCertifiedPair(this.#store, location, request, issuer, this.#now());
+    if (cached === undefined) return undefined;
+    const known = this.#store.index[request.kind][request.name];
+    if (known?.fingerprintSha256 !== cached.nodeCertificate.fingerprint256) {
+      const entry = describe(location, cached.certPem, cached.nodeCertificate, issuer);
+      await this.#store.updateIndex((index) => {
+        index[request.kind][request.name] = entry;
+      });
     }
-    return undefined;
+    return { certPem: cached.certPem, keyPem: cached.keyPem, chainPem };
   }
 
   async #issueLeaf(request: LeafRequest, location: PairLocation): Promise<PemIdentity> {
     const issuer = request.country === undefined ? this.#root : this.#countryCas[request.country];
     const chainPem = request.country === undefined ? [] : [issuer.certPem];
+    const { subject, profile } = request.shape();
     const keys = await generateRsaKeyPair();
-    const validity = validityFrom(this.#now(), request.validityDays, issuer.certificate.notAfter);
-    const certificate = await issueCertificate(request.subject, keys.keys.publicKey, issuer, validity, request.profile);
-    const certPem = certificate.toString("pem") + "\n";
-    await this.#store.writePair(location, { certPem, keyPem: keys.privateKeyPem });
-    const entry = describe(location, certificate, new NodeX509Certificate(certPem), issuer);
+    const validity = validityFrom(this.#now(), request.validityDays, issuer.nodeCertificate.validToDate);
+    const certificate = await issueCertificate(subject, keys.keys.publicKey, await issuer.issuing(), validity, profile);
+    const pair = await saveIssued(this.#store, location, request, certificate, keys.privateKeyPem);
+    const entry = describe(location, pair.certPem, pair.nodeCertificate, issuer, certificate);
     await this.#store.updateIndex((index) => {
       index[request.kind][request.name] = entry;
     });
-    return { certPem, keyPem: keys.privateKeyPem, chainPem };
+    return { certPem: pair.certPem, keyPem: pair.keyPem, chainPem };
   }
 }
 
 function countryCaSubject(country: SandboxCountry): Name {
   return buildSubjectName({ C: country, O: ORGANIZATION, CN: `Passerelle Sandbox ${country} CA` });
-}
-
-function subjectHex(subject: Name): string {
-  return Buffer.from(subject.toArrayBuffer()).toString("hex");
 }
 
 function validityFrom(now: Date, days: number, issuerNotAfter?: Date): { notBefore: Date; notAfter: Date } {
@@ -360,89 +394,112 @@ function validityFrom(now: Date, days: number, issuerNotAfter?: Date): { notBefo
   return { notBefore, notAfter };
 }
 
-interface CertifiedPair {
-  certPem: string;
-  keyPem: string;
-  certificate: X509Certificate;
+interface CertifiedPair extends StoredPair {
   nodeCertificate: NodeX509Certificate;
 }
 
 /**
- * Reads a cached pair and returns it only if it can be used as is. Anything
- * unreadable as PEM/DER counts as absent (it is re-issued); I/O errors other
- * than "not found" propagate.
+ * Reads a cached pair and returns it only if it can be used as is for
+ * `request`. Anything unreadable as PEM/DER counts as absent (it is
+ * re-issued); I/O errors other than "not found" propagate. A pair stamped for
+ * this very request skips the profile check (the module comment says why);
+ * one that passes the full check gets that stamp.
  */
 async function loadCertifiedPair(
   store: PkiStore,
   location: PairLocation,
-  subject: Name,
-  profile: Extension[],
+  request: CertificateRequest,
   issuer: Authority | undefined,
   now: Date,
 ): Promise<CertifiedPair | undefined> {
-  const stored = await store.readPair(location);
+  const [stored, stamp] = await Promise.all([store.readPair(location), store.readStamp(location)]);
   if (stored === undefined) return undefined;
+  let nodeCertificate: NodeX509Certificate;
   try {
-    const certificate = new X509Certificate(stored.certPem);
-    const nodeCertificate = new NodeX509Certificate(stored.certPem);
+    nodeCertificate = new NodeX509Certificate(stored.certPem);
     if (!privateKeyMatches(stored.keyPem, nodeCertificate.publicKey)) return undefined;
     const issuerCertificate = issuer?.nodeCertificate ?? nodeCertificate;
-    if (!nodeCertificate.checkIssued(issuerCertificate) || !nodeCertificate.verify(issuerCertificate.publicKey)) {
-      return undefined;
+    if (!nodeCertificate.checkIssued(issuerCertificate) || !nodeCertificate.verify(issuerCertificate.publicKey)) return undefined;
+    if (nodeCertificate.validFromDate.getTime() > now.getTime()) return undefined;
+    if (nodeCertificate.validToDate.getTime() - RENEWAL_MARGIN_MS <= now.getTime()) return undefined;
+    if (stamp?.request === request.key && stamp.fingerprintSha256 === nodeCertificate.fingerprint256) {
+      return { ...stored, nodeCertificate };
     }
-    if (certificate.notBefore.getTime() > now.getTime()) return undefined;
-    if (certificate.notAfter.getTime() - RENEWAL_MARGIN_MS <= now.getTime()) return undefined;
-    if (!hasProfile(certificate, subject, profile)) return undefined;
-    return { certPem: stored.certPem, keyPem: stored.keyPem, certificate, nodeCertificate };
+    const { subject, profile } = request.shape();
+    if (!hasProfile(new X509Certificate(stored.certPem), subject, profile)) return undefined;
   } catch {
     return undefined;
   }
+  await store.writeStamp(location, { request: request.key, fingerprintSha256: nodeCertificate.fingerprint256 });
+  return { ...stored, nodeCertificate };
+}
+
+/** Writes a certificate just issued for `request` with its key, and its stamp. */
+async function saveIssued(
+  store: PkiStore,
+  location: PairLocation,
+  request: CertificateRequest,
+  certificate: X509Certificate,
+  keyPem: string,
+): Promise<CertifiedPair> {
+  const certPem = certificate.toString("pem") + "\n";
+  await store.writePair(location, { certPem, keyPem });
+  const nodeCertificate = new NodeX509Certificate(certPem);
+  await store.writeStamp(location, { request: request.key, fingerprintSha256: nodeCertificate.fingerprint256 });
+  return { certPem, keyPem, nodeCertificate };
+}
+
+/** The parsed certificate and WebCrypto key of a CA, made once, when it first issues. */
+function lazyIssuing(certPem: string, keyPem: string, known?: IssuingAuthority): () => Promise<IssuingAuthority> {
+  let issuing: Promise<IssuingAuthority> | undefined = known && Promise.resolve(known);
+  return () => {
+    issuing ??= importRsaSigningKey(keyPem).then((signingKey) => ({ certificate: new X509Certificate(certPem), signingKey }));
+    return issuing;
+  };
 }
 
 async function loadAuthority(
   store: PkiStore,
   location: PairLocation,
-  subject: Name,
-  profile: Extension[],
+  request: CertificateRequest,
   issuer: Authority | undefined,
   now: Date,
+  known: IndexEntry | undefined,
 ): Promise<Authority | undefined> {
-  const pair = await loadCertifiedPair(store, location, subject, profile, issuer, now);
+  const pair = await loadCertifiedPair(store, location, request, issuer, now);
   if (pair === undefined) return undefined;
-  let signingKey: WebCryptoKey;
-  try {
-    signingKey = await importRsaSigningKey(pair.keyPem);
-  } catch {
-    return undefined;
-  }
   return {
     certPem: pair.certPem,
-    certificate: pair.certificate,
     nodeCertificate: pair.nodeCertificate,
-    signingKey,
-    indexEntry: describe(location, pair.certificate, pair.nodeCertificate, issuer),
+    indexEntry: known?.fingerprintSha256 === pair.nodeCertificate.fingerprint256 ? known : describe(location, pair.certPem, pair.nodeCertificate, issuer),
+    issuing: lazyIssuing(pair.certPem, pair.keyPem),
   };
 }
 
 async function saveAuthority(
   store: PkiStore,
   location: PairLocation,
+  request: CertificateRequest,
   certificate: X509Certificate,
-  keyPem: string,
-  signingKey: WebCryptoKey,
+  keys: GeneratedKeyPair,
   issuer: Authority | undefined,
 ): Promise<Authority> {
-  const certPem = certificate.toString("pem") + "\n";
-  await store.writePair(location, { certPem, keyPem });
-  const nodeCertificate = new NodeX509Certificate(certPem);
-  return { certPem, certificate, nodeCertificate, signingKey, indexEntry: describe(location, certificate, nodeCertificate, issuer) };
+  const pair = await saveIssued(store, location, request, certificate, keys.privateKeyPem);
+  return {
+    certPem: pair.certPem,
+    nodeCertificate: pair.nodeCertificate,
+    indexEntry: describe(location, pair.certPem, pair.nodeCertificate, issuer, certificate),
+    issuing: lazyIssuing(pair.certPem, pair.keyPem, { certificate, signingKey: keys.keys.privateKey }),
+  };
 }
 
+/** The index entry of a certificate; `certificate` when already parsed by @peculiar/x509 (for its RFC 4514 names). */
 function describe(
   location: PairLocation,
-  certificate: X509Certificate,
+  certPem: string,
   nodeCertificate: NodeX509Certificate,
   issuer: Authority | undefined,
+  certificate: X509Certificate = new X509Certificate(certPem),
 ): IndexEntry {
   return {
     ...location,
