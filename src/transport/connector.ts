@@ -12,11 +12,12 @@
  * fails with the alert itself (e.g. `ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED`).
  * Every TLS error alert is fatal (RFC 8446 §6.2), so nothing is lost.
  */
-import { buildConnector } from "undici";
+import type { buildConnector as UndiciConnector } from "undici";
+import { buildConnector } from "./undici-parts.js";
 
-export type UpstreamConnectOptions = buildConnector.BuildOptions;
+export type UpstreamConnectOptions = UndiciConnector.BuildOptions;
 
-export function buildUpstreamConnector(options: UpstreamConnectOptions): buildConnector.connector {
+export function buildUpstreamConnector(options: UpstreamConnectOptions): UndiciConnector.connector {
   const connect = buildConnector(options);
   return (target, callback) => {
     connect(target, (error, socket) => {

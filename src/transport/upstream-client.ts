@@ -19,7 +19,7 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleepFor } from "node:timers/promises";
 import type { SecureContext } from "node:tls";
-import { Pool } from "undici";
+import { Pool } from "./undici-parts.js";
 import type { Dispatcher } from "undici";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { CircuitBreaker } from "./circuit-breaker.js";
