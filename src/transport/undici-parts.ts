@@ -5,8 +5,8 @@
  * The index loads all of undici: fetch, WebSocket, EventSource, caches, mock
  * agents, cookies. Its cookies module also reads `globalThis.Headers`, which
  * makes Node load its own bundled copy of undici (its web globals are lazy).
- * Every gateway paid both at start for two classes: about 6 MB of RSS and
- * tens of milliseconds of CPU (README, "Start-up").
+ * Every gateway paid both at start for two classes, in memory and in start
+ * time (README, Architecture, "Only the parts of undici the gateway uses").
  *
  * undici has no `exports` map, so these paths resolve; undici-parts.test.ts
  * checks that they are still the very objects the index exports, which a
