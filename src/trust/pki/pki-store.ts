@@ -4,17 +4,17 @@
  * ```
  * pki/
  *   index.json                      what exists (descriptive: the files are the truth)
- *   root-ca.cert.pem  root-ca.key.pem
- *   ca-fr.cert.pem    ca-fr.key.pem   (and ca-lu, ca-be)
+ *   root-ca.cert.pem  root-ca.key.pem  root-ca.stamp.json
+ *   ca-fr.cert.pem    ca-fr.key.pem    ca-fr.stamp.json    (and ca-lu, ca-be)
  *   servers/<name>.cert.pem  servers/<name>.key.pem  servers/<name>.stamp.json
  *   clients/<name>.cert.pem  clients/<name>.key.pem  clients/<name>.stamp.json
  * ```
  *
- * A stamp (`<pair>.stamp.json`, next to root and CA pairs too) says for which
- * request a pair was issued or last checked in full, and which certificate
- * that was (its fingerprint): a later open that asks for the same thing uses
- * the pair after the cheap checks only (sandbox-pki.ts). A stamp that does not
- * name the certificate next to it is ignored.
+ * A stamp says for which request a pair was issued or last checked in full,
+ * and which certificate that was (its fingerprint): a later open that asks
+ * for the same thing uses the pair after the cheap checks only
+ * (sandbox-pki.ts). A stamp that does not name the certificate next to it is
+ * ignored.
  *
  * Every file is written to a temporary name, flushed, then renamed over the
  * target, so a reader sees the old file or the new one, never half of one.
