@@ -10,10 +10,10 @@ import { X509Certificate } from "node:crypto";
 import type { Logger } from "pino";
 import type { GatewayConfig } from "../../config/index.js";
 import type { ReadinessCheck, ServiceModule, StartedModule } from "../../gateway/modules.js";
-import { SoftwareSigner } from "../../trust/signers/index.js";
+import { SoftwareSigner, loadPkcs12, type KeyStoreEntry } from "../../trust/signers/index.js";
 import { IDENTITY_MODULE, type IdentityModule } from "../identity/module.js";
 import { luMaterialFromSandbox, luMaterialFromSettings, luTemplatesDirOf, type LuMaterial } from "./config.js";
-import { KmsClient, KmsTrust } from "./kms/index.js";
+import { KmsClient, KmsTrust, kmsTlsOptions } from "./kms/index.js";
 import { MySecuClient } from "./mysecu/index.js";
 import { luRoutes } from "./routes.js";
 import { LuService } from "./service.js";
@@ -51,6 +51,16 @@ export function luModule(options: LuModuleOptions = {}): ServiceModule<LuModule>
       const opening = prepared ?? openTemplates(ctx.config, ctx.logger);
       prepared = undefined;
       const material = ctx.sandbox ? await luMaterialFromSandbox(ctx.config, ctx.sandbox) : luMaterialFromSettings(ctx.config);
+      // The KMS client and the mySecu signer both use the eConnector's one generic keystore: read once (PKCS#12 in JavaScript).
+      const keystores = new WeakMap<object, Promise<KeyStoreEntry>>();
+      const keystoreEntry = (keystore: { pkcs12: Buffer; password: string }): Promise<KeyStoreEntry> => {
+        let entry = keystores.get(keystore);
+        if (entry === undefined) {
+          entry = loadPkcs12(keystore.pkcs12, keystore.password);
+          keystores.set(keystore, entry);
+        }
+        return entry;
+      };
       const closers: Array<() => Promise<void>> = [];
       const close = async () => {
         for (const closer of closers.reverse()) await closer().catch((err: unknown) => ctx.logger.warn({ err }, "closing a Luxembourg client failed"));
@@ -76,12 +86,7 @@ export function luModule(options: LuModuleOptions = {}): ServiceModule<LuModule>
         let mysecu: MySecuClient | undefined;
         if (material.kms) {
           const { endpoints, genericKeystore, truststore, serverTrustPem } = material.kms;
-          const client = await KmsClient.create({
-            endpoints,
-            clientIdentity: { pkcs12: genericKeystore.pkcs12, password: genericKeystore.password },
-            ...(serverTrustPem === undefined ? {} : { serverTrust: serverTrustPem }),
-            metrics: ctx.metrics,
-          });
+          const client = new KmsClient({ endpoints, tls: kmsTlsOptions(await keystoreEntry(genericKeystore), serverTrustPem), metrics: ctx.metrics });
           closers.push(() => client.close());
           kms = { client, trust: await KmsTrust.fromTruststore(truststore.path, { password: truststore.password, aliases: truststore.aliases }) };
           probe(client.name, () => client.ping());
@@ -89,7 +94,7 @@ export function luModule(options: LuModuleOptions = {}): ServiceModule<LuModule>
 
         if (material.mysecu) {
           const { stsUrl, syncUrl, genericKeystore, serverTrustPem: mysecuTrust, tokenAnchorsPem, tokenIntermediatesPem } = material.mysecu;
-          const signer = await SoftwareSigner.fromPkcs12(genericKeystore.pkcs12, genericKeystore.password, { id: "lu-generic-keystore" });
+          const signer = new SoftwareSigner(await keystoreEntry(genericKeystore), { id: "lu-generic-keystore" });
           const client = new MySecuClient({
             stsUrl,
             syncUrl,
