@@ -263,7 +263,7 @@ export const SETTINGS = {
   }),
   rateLimitPerMinute: spec({
     env: "RATE_LIMIT_PER_MINUTE",
-    description: "Requests per minute allowed per caller on /v1 (0 disables)",
+    description: "Requests per minute allowed per caller on /v1, and failed authentications per client address (0 disables both)",
     parse: parseInteger(0, 1_000_000),
     default: 600,
   }),

@@ -185,6 +185,19 @@ describe("callers", () => {
     // Another caller has its own budget.
     expect((await app.inject({ method: "GET", url: "/v1/caller", headers: { "x-api-key": ADMIN_KEY } })).statusCode).toBe(200);
   });
+
+  it("counts failed authentications per address: past the limit, 429 with Retry-After, a right key included", async () => {
+    const { app } = await build({ RATE_LIMIT_PER_MINUTE: "3" });
+    const from = (remoteAddress: string, headers: Record<string, string>) => app.inject({ method: "GET", url: "/v1/caller", headers, remoteAddress });
+    expectProblem(await from("203.0.113.7", {}), 401, "PASSERELLE_UNAUTHENTICATED");
+    for (let i = 0; i < 2; i++) expectProblem(await from("203.0.113.7", { "x-api-key": `wrong-${i}` }), 401, "PASSERELLE_UNAUTHENTICATED");
+    const locked = await from("203.0.113.7", auth);
+    expectProblem(locked, 429, "PASSERELLE_RATE_LIMITED");
+    expect(Number(locked.headers["retry-after"])).toBeGreaterThan(0);
+    expect(locked.json<{ detail: string }>().detail).toMatch(/failed authentications from this address/);
+    // Other addresses are not affected, and successes never count.
+    for (let i = 0; i < 3; i++) expect((await from("203.0.113.8", auth)).statusCode).toBe(200);
+  });
 });
 
 describe("GET /v1/audit", () => {

@@ -14,6 +14,7 @@ import type { Vault } from "../vault/types.js";
 import type { UpstreamRegistry } from "../gateway/upstreams.js";
 import { makeAuthenticateCaller } from "./auth/authenticate.js";
 import type { CallerDirectory } from "./auth/callers.js";
+import { FailedAuthLimiter } from "./auth/failed-auth-limiter.js";
 import { lazyChildLoggerFactory } from "./lazy-child-logger.js";
 import { lazySerializerFactory, lazyValidatorFactory } from "./lazy-compilers.js";
 import { registerOpenApi } from "./openapi.js";
@@ -182,7 +183,9 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
 
   await app.register(
     async (v1) => {
-      v1.addHook("onRequest", makeAuthenticateCaller(deps.callers));
+      // Failed authentications count per address against the same budget (they never reach the per-caller limit).
+      const failures = config.rateLimitPerMinute > 0 ? new FailedAuthLimiter({ max: config.rateLimitPerMinute }) : undefined;
+      v1.addHook("onRequest", makeAuthenticateCaller(deps.callers, failures));
       if (config.rateLimitPerMinute > 0) await v1.register(rateLimit, rateLimitOptions(config.rateLimitPerMinute));
       await callerRoutes(v1);
       await auditRoutes(v1, { audit: deps.audit });

@@ -1,7 +1,8 @@
 import type { TLSSocket } from "node:tls";
 import type { FastifyRequest } from "fastify";
-import { forbidden, unauthenticated } from "../../errors/index.js";
+import { PasserelleError, forbidden, unauthenticated } from "../../errors/index.js";
 import type { Caller, CallerDirectory, CallerRole } from "./callers.js";
+import type { FailedAuthLimiter } from "./failed-auth-limiter.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -26,13 +27,26 @@ function presentedApiKey(request: FastifyRequest): string | undefined {
  * Bearer) or, over HTTPS with client-certificate authentication, a verified
  * client certificate whose fingerprint is configured. A presented but unknown
  * API key is refused even if a certificate would match: ambiguity is an error.
+ * With a `limiter`, an address that failed too often is refused with 429
+ * first, and every failure is counted against its address.
  */
-export function makeAuthenticateCaller(callers: CallerDirectory) {
+export function makeAuthenticateCaller(callers: CallerDirectory, limiter?: FailedAuthLimiter) {
+  const refuse = (request: FastifyRequest, detail: string): PasserelleError => {
+    limiter?.recordFailure(request.ip);
+    return unauthenticated(detail);
+  };
   return async function authenticateCaller(request: FastifyRequest): Promise<void> {
+    const retryAfter = limiter === undefined || limiter.idle ? 0 : limiter.retryAfterSeconds(request.ip);
+    if (retryAfter > 0) {
+      throw new PasserelleError("PASSERELLE_RATE_LIMITED", {
+        detail: `Too many failed authentications from this address (${limiter?.max ?? 0} per minute); retry in ${retryAfter} s`,
+        headers: { "retry-after": String(retryAfter) },
+      });
+    }
     const key = presentedApiKey(request);
     if (key !== undefined) {
       const caller = callers.authenticateApiKey(key);
-      if (!caller) throw unauthenticated("The API key is not recognised");
+      if (!caller) throw refuse(request, "The API key is not recognised");
       request.caller = caller;
       return;
     }
@@ -41,12 +55,12 @@ export function makeAuthenticateCaller(callers: CallerDirectory) {
       const cert = socket.getPeerCertificate();
       if (cert && typeof cert.fingerprint256 === "string") {
         const caller = callers.authenticateCertificate(cert.fingerprint256);
-        if (!caller) throw unauthenticated("The client certificate is valid but not registered as a caller (CLIENT_CERT_CALLERS)");
+        if (!caller) throw refuse(request, "The client certificate is valid but not registered as a caller (CLIENT_CERT_CALLERS)");
         request.caller = caller;
         return;
       }
     }
-    throw unauthenticated("Authenticate with an API key (X-Api-Key or Authorization: Bearer) or a registered client certificate");
+    throw refuse(request, "Authenticate with an API key (X-Api-Key or Authorization: Bearer) or a registered client certificate");
   };
 }
 
