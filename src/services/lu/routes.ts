@@ -17,6 +17,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { PasserelleError, unauthenticated } from "../../errors/index.js";
+import { callerGoneSignal } from "../../http/caller-gone.js";
 import { requireRole } from "../../http/auth/authenticate.js";
 import { V1_PROBLEMS, problemResponses } from "../../http/schemas.js";
 import { PDF_MEDIA_TYPE, binaryBody } from "../trust/schemas.js";
@@ -45,12 +46,7 @@ const SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] 
 function contextOf(request: FastifyRequest, reply: FastifyReply): LuCallContext {
   const caller = request.caller;
   if (!caller) throw unauthenticated("Authentication required");
-  // The caller going away cancels the upstream calls (Fastify's request.signal fires once the body is read).
-  const gone = new AbortController();
-  reply.raw.once("close", () => {
-    if (!reply.raw.writableFinished) gone.abort(new Error("The caller closed the connection"));
-  });
-  return { caller: caller.id, requestId: request.id, signal: gone.signal };
+  return { caller: caller.id, requestId: request.id, signal: callerGoneSignal(reply) };
 }
 
 function credentialOf(headers: PractitionerHeaders): PractitionerCredential {

@@ -12,6 +12,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { unauthenticated } from "../../errors/index.js";
+import { callerGoneSignal } from "../../http/caller-gone.js";
 import { V1_PROBLEMS, problemResponses } from "../../http/schemas.js";
 import { emptyBody, unsupportedMediaType } from "./errors.js";
 import {
@@ -43,13 +44,7 @@ export interface TrustRoutesOptions {
 function contextOf(request: FastifyRequest, reply: FastifyReply): TrustCallContext {
   const caller = request.caller;
   if (!caller) throw unauthenticated("Authentication required");
-  // Fastify's request.signal also fires when a request's body has been read (IncomingMessage "close"),
-  // so "the caller went away" is read from the response: closed before it was finished.
-  const gone = new AbortController();
-  reply.raw.once("close", () => {
-    if (!reply.raw.writableFinished) gone.abort(new Error("The caller closed the connection"));
-  });
-  return { caller: { id: caller.id, roles: caller.roles }, requestId: request.id, signal: gone.signal };
+  return { caller: { id: caller.id, roles: caller.roles }, requestId: request.id, signal: callerGoneSignal(reply) };
 }
 
 function mediaTypeOf(request: FastifyRequest): string | undefined {
