@@ -8,4 +8,10 @@ describe("undici parts", () => {
     expect(Pool).toBe(IndexPool);
     expect(buildConnector).toBe(indexBuildConnector);
   });
+
+  it("give every pool the request API the index would install", () => {
+    for (const method of ["request", "stream", "pipeline", "upgrade", "connect"] as const) {
+      expect(typeof Pool.prototype[method], method).toBe("function");
+    }
+  });
 });
