@@ -38,6 +38,7 @@ import "reflect-metadata";
 import { X509Certificate as NodeX509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { X509Certificate, type Extension, type Name } from "@peculiar/x509";
+import { lazily } from "../../lazily.js";
 import {
   assertClientKeyUsages,
   clientExtensions,
@@ -450,12 +451,8 @@ async function saveIssued(
 }
 
 /** The parsed certificate and WebCrypto key of a CA, made once, when it first issues. */
-function lazyIssuing(certPem: string, keyPem: string, known?: IssuingAuthority): () => Promise<IssuingAuthority> {
-  let issuing: Promise<IssuingAuthority> | undefined = known && Promise.resolve(known);
-  return () => {
-    issuing ??= importRsaSigningKey(keyPem).then((signingKey) => ({ certificate: new X509Certificate(certPem), signingKey }));
-    return issuing;
-  };
+function lazyIssuing(certPem: string, keyPem: string): () => Promise<IssuingAuthority> {
+  return lazily(async () => ({ certificate: new X509Certificate(certPem), signingKey: await importRsaSigningKey(keyPem) }));
 }
 
 async function loadAuthority(
@@ -489,7 +486,7 @@ async function saveAuthority(
     certPem: pair.certPem,
     nodeCertificate: pair.nodeCertificate,
     indexEntry: describe(location, pair.certPem, pair.nodeCertificate, issuer, certificate),
-    issuing: lazyIssuing(pair.certPem, pair.keyPem, { certificate, signingKey: keys.keys.privateKey }),
+    issuing: async () => ({ certificate, signingKey: keys.keys.privateKey }),
   };
 }
 
