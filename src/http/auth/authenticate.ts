@@ -36,12 +36,14 @@ export function makeAuthenticateCaller(callers: CallerDirectory, limiter?: Faile
     return unauthenticated(detail);
   };
   return async function authenticateCaller(request: FastifyRequest): Promise<void> {
-    const retryAfter = limiter === undefined || limiter.idle ? 0 : limiter.retryAfterSeconds(request.ip);
-    if (retryAfter > 0) {
-      throw new PasserelleError("PASSERELLE_RATE_LIMITED", {
-        detail: `Too many failed authentications from this address (${limiter?.max ?? 0} per minute); retry in ${retryAfter} s`,
-        headers: { "retry-after": String(retryAfter) },
-      });
+    if (limiter !== undefined && !limiter.idle) {
+      const retryAfter = limiter.retryAfterSeconds(request.ip);
+      if (retryAfter > 0) {
+        throw new PasserelleError("PASSERELLE_RATE_LIMITED", {
+          detail: `Too many failed authentications from this address (${limiter.max} per minute); retry in ${retryAfter} s`,
+          headers: { "retry-after": String(retryAfter) },
+        });
+      }
     }
     const key = presentedApiKey(request);
     if (key !== undefined) {
