@@ -1,3 +1,4 @@
+import { Agent, get as httpGet } from "node:http";
 import { Writable } from "node:stream";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import { Type } from "typebox";
@@ -10,6 +11,7 @@ import { createLogger } from "../observability/logger.js";
 import { GatewayMetrics } from "../observability/metrics.js";
 import { MemoryVault, VaultCipher } from "../vault/index.js";
 import { buildApp } from "./app.js";
+import { callerGoneSignal } from "./caller-gone.js";
 import { CallerDirectory } from "./auth/callers.js";
 
 const ADMIN_KEY = "admin-key-0123456789";
@@ -24,6 +26,12 @@ const apps: FastifyInstance[] = [];
 afterEach(async () => {
   for (const a of apps.splice(0)) await a.close();
 });
+
+/** The paths of testRoutes below, which are not the gateway's (the OpenAPI test skips them). */
+const TEST_ROUTES = ["/v1/echo", "/v1/slow", "/v1/ip", "/v1/cached", "/v1/items/", "/v1/a-while", "/v1/boom"];
+
+/** What /v1/slow-upstream's signal said, in order. */
+const upstreamAborts: string[] = [];
 
 const testRoutes: FastifyPluginAsync = async (v1) => {
   v1.post(
@@ -44,6 +52,22 @@ const testRoutes: FastifyPluginAsync = async (v1) => {
     return { aborted: request.signal.aborted };
   });
   v1.get("/ip", async (request) => ({ ip: request.ip }));
+  v1.get("/cached", async (_request, reply) => reply.header("cache-control", "private, max-age=60").send({ cached: true }));
+  v1.get("/items/:id", async (request) => ({ id: (request.params as { id: string }).id }));
+  v1.get("/slow-upstream", async (_request, reply) => {
+    // What a service does with callerGoneSignal: its upstream call is cut when nobody waits for the answer any more.
+    const signal = callerGoneSignal(reply);
+    const reason = await new Promise<unknown>((resolve) => {
+      signal.addEventListener("abort", () => resolve(signal.reason));
+      setTimeout(() => resolve("not aborted"), 2_000).unref();
+    });
+    upstreamAborts.push(reason instanceof Error ? reason.message : String(reason));
+    return { done: true };
+  });
+  v1.get("/a-while", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    return { done: true };
+  });
   v1.get("/boom", async () => {
     throw new Error("database password=hunter2 leaked in message");
   });
@@ -138,9 +162,39 @@ describe("problem+json for every failure", () => {
   });
 
   it("a handler slower than REQUEST_TIMEOUT_MS → 503 PASSERELLE_PROCESSING_TIMEOUT", async () => {
-    const { app } = await build();
-    const res = await app.inject({ method: "GET", url: "/v1/slow", headers: auth });
+    const { app, logs } = await build();
+    const started = performance.now();
+    const res = await app.inject({ method: "GET", url: "/v1/slow", headers: { ...auth, "x-request-id": "req-slow-0001" } });
+    const elapsed = performance.now() - started;
     expectProblem(res, 503, "PASSERELLE_PROCESSING_TIMEOUT");
+    // The budget is 300 ms; one sweep of the deadlines runs every 15 ms (a twentieth of it).
+    expect(elapsed).toBeGreaterThanOrEqual(300);
+    expect(elapsed).toBeLessThan(1_000);
+    const line = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "request completed" && l.reqId === "req-slow-0001");
+    expect(line).toMatchObject({ status: 503, path: "/v1/slow" });
+  });
+
+  it("past REQUEST_TIMEOUT_MS, the request's upstream calls are cut too (callerGoneSignal)", async () => {
+    const { app } = await build();
+    upstreamAborts.length = 0;
+    const res = await app.inject({ method: "GET", url: "/v1/slow-upstream", headers: auth });
+    expectProblem(res, 503, "PASSERELLE_PROCESSING_TIMEOUT");
+    await expect.poll(() => upstreamAborts).toEqual(["The request took longer than REQUEST_TIMEOUT_MS"]);
+  });
+
+  it("a request within its budget is not cut, however many sweeps it sees", async () => {
+    const { app } = await build();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => app.inject({ method: "GET", url: "/v1/a-while", headers: auth })));
+    expect(answers.map((a) => a.statusCode)).toEqual(Array.from({ length: 20 }, () => 200));
+  });
+
+  it("a malformed percent-encoding or an over-long path parameter → 400 problem, before any route", async () => {
+    const { app } = await build();
+    const res = await app.inject({ method: "GET", url: "/v1/ca%zzller", headers: auth });
+    expect(expectProblem(res, 400, "PASSERELLE_VALIDATION").detail).toBe("The request URL is malformed");
+    const long = await app.inject({ method: "GET", url: `/v1/items/${"a".repeat(300)}`, headers: auth });
+    expect(expectProblem(long, 400, "PASSERELLE_VALIDATION").detail).toBe("A path parameter of the request URL is too long");
+    expect((await app.inject({ method: "GET", url: `/v1/items/${"a".repeat(200)}`, headers: auth })).statusCode).toBe(200);
   });
 
   it("an unexpected exception → 500 with no internals; the cause goes to the log only", async () => {
@@ -154,6 +208,41 @@ describe("problem+json for every failure", () => {
     const logged = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "request failed");
     expect(JSON.stringify(logged)).toContain("database password=hunter2");
     expect(logged?.reqId).toBe("req-boom-0001");
+  });
+
+  it("every answer says x-request-id, nosniff and no-store, unless its handler sets its own cache-control", async () => {
+    const { app } = await build();
+    const answers = await Promise.all([
+      app.inject({ method: "GET", url: "/v1/caller", headers: auth }),
+      app.inject({ method: "GET", url: "/v1/caller" }),
+      app.inject({ method: "GET", url: "/v1/nothing-here", headers: auth }),
+      app.inject({ method: "GET", url: "/health/live" }),
+    ]);
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 401, 404, 200]);
+    for (const answer of answers) {
+      expect(answer.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(answer.headers["x-content-type-options"]).toBe("nosniff");
+      expect(answer.headers["cache-control"]).toBe("no-store");
+    }
+    const cached = await app.inject({ method: "GET", url: "/v1/cached", headers: auth });
+    expect([cached.headers["cache-control"], cached.headers["x-content-type-options"]]).toEqual(["private, max-age=60", "nosniff"]);
+  });
+
+  it("on close, an answer still being prepared says connection: close, so its keep-alive socket ends with it", async () => {
+    const { app } = await build();
+    const url = await app.listen({ host: "127.0.0.1", port: 0 });
+    const agent = new Agent({ keepAlive: true });
+    const answer = new Promise<{ status: number | undefined; connection: string | undefined }>((resolve, reject) => {
+      httpGet(`${url}/v1/a-while`, { agent, headers: auth }, (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode, connection: res.headers.connection }));
+      }).on("error", reject);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const closed = app.close();
+    expect(await answer).toEqual({ status: 200, connection: "close" });
+    await closed;
+    agent.destroy();
   });
 
   it("refuses an unsafe incoming request id and generates one", async () => {
@@ -260,7 +349,7 @@ describe("health, metrics and OpenAPI", () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     for (const [p, ops] of Object.entries(doc.paths)) {
-      if (["/v1/echo", "/v1/slow", "/v1/boom", "/v1/ip"].some((testRoute) => p.startsWith(testRoute))) continue;
+      if (TEST_ROUTES.some((testRoute) => p.startsWith(testRoute))) continue;
       for (const [method, op] of Object.entries(ops)) {
         const ok = op.responses["200"];
         expect(ok, `${method} ${p} documents 200`).toBeDefined();

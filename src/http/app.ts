@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { Socket } from "node:net";
-import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import rateLimit from "@fastify/rate-limit";
 import FindMyWay, { type HTTPMethod } from "find-my-way";
 import type { Logger } from "pino";
@@ -18,6 +18,7 @@ import { FailedAuthLimiter } from "./auth/failed-auth-limiter.js";
 import { lazyChildLoggerFactory } from "./lazy-child-logger.js";
 import { lazySerializerFactory, lazyValidatorFactory } from "./lazy-compilers.js";
 import { registerOpenApi } from "./openapi.js";
+import { RequestLifecycle } from "./request-lifecycle.js";
 import { PROBLEM_CONTENT_TYPE, sendProblem, toPasserelleError } from "./problem.js";
 import { auditRoutes } from "./routes/audit.js";
 import { callerRoutes } from "./routes/caller.js";
@@ -61,14 +62,14 @@ const METHODS: HTTPMethod[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", 
  * authenticated /v1 scope into which services mount their routes.
  */
 export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<FastifyInstance> {
+  const lifecycle = new RequestLifecycle({ metrics: deps.metrics, accessLog: accessLogWriter(deps.logger), handlerTimeoutMs: config.requestTimeoutMs });
   const options: FastifyServerOptions = {
     loggerInstance: deps.logger,
     // request.log is made when first used: most requests log only their access line (below).
     childLoggerFactory: lazyChildLoggerFactory,
-    // One log line per request, written in onResponse below (with the caller), instead of Fastify's two.
-    logController: new LogController({ disableRequestLogging: true }),
+    // One log line per request, with the caller, instead of Fastify's two; the default response headers; the deadlines.
+    logController: lifecycle,
     bodyLimit: config.bodyLimitBytes,
-    handlerTimeout: config.requestTimeoutMs,
     // A client that has not sent its whole request in time gets a 408 (clientErrorHandler below).
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: 0,
@@ -82,6 +83,10 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true } },
     clientErrorHandler: writeClientErrorProblem,
+    // Errors Fastify meets before routing (a malformed percent-encoding, an over-long path parameter) get a problem too.
+    frameworkErrors: (error, request, reply) => {
+      answerError(error, request, reply);
+    },
     schemaController: { compilersFactory: { buildValidator: lazyValidatorFactory(), buildSerializer: lazySerializerFactory() } },
     // request.ip (per-address rate limits of the public pages, logs) from X-Forwarded-For, for the listed proxies only.
     ...(config.trustProxy === undefined ? {} : { trustProxy: trustProxyOption(config.trustProxy) }),
@@ -105,44 +110,17 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   });
 
   const isShuttingDown = deps.isShuttingDown ?? (() => false);
-  const accessLog = accessLogWriter(deps.logger);
-  // The three hooks every request runs are callback-style, not async: no promise per hook per request.
-  app.addHook("onSend", (request, reply, payload, done) => {
-    reply.header("x-request-id", request.id);
-    // While draining, tell keep-alive clients to go elsewhere so the socket
-    // closes as soon as this response is written (RFC 9112 §9.6).
-    if (isShuttingDown()) reply.header("connection", "close");
-    reply.header("x-content-type-options", "nosniff");
-    if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
-    done(null, payload);
+  // Response headers, deadlines, metrics and the access line, without hooks: see request-lifecycle.ts.
+  app.addHook("preClose", (done) => {
+    lifecycle.drain();
+    done();
   });
-  app.addHook("onResponse", (request, reply, done) => {
-    const elapsedMs = reply.elapsedTime;
-    deps.metrics.observeHttpRequest(request.method, request.routeOptions.url ?? "unmatched", reply.statusCode, elapsedMs / 1000);
-    // Flat fields: nothing for the serializers to walk. The path loses its query string, where identifiers travel.
-    const queryAt = request.url.indexOf("?");
-    accessLog({
-      reqId: request.id,
-      method: request.method,
-      path: queryAt === -1 ? request.url : request.url.slice(0, queryAt),
-      status: reply.statusCode,
-      responseTimeMs: Math.round(elapsedMs * 100) / 100,
-      caller: request.caller?.id,
-      // The client: the TCP peer, or the X-Forwarded-For address when the peer is a TRUST_PROXY proxy.
-      remoteAddress: request.ip,
-    });
+  app.addHook("onClose", (_instance, done) => {
+    lifecycle.stop();
     done();
   });
 
-  app.setErrorHandler(async (error, request, reply) => {
-    const err = toPasserelleError(error);
-    if (err.status >= 500) {
-      request.log.error({ err: err.cause ?? err, code: err.code }, "request failed");
-    } else {
-      request.log.info({ code: err.code, detail: err.detail }, "request refused");
-    }
-    return sendProblem(err, request, reply);
-  });
+  app.setErrorHandler(async (error, request, reply) => answerError(error, request, reply));
 
   app.setNotFoundHandler(async (request, reply) => {
     const path = request.url.split("?")[0] ?? "/";
@@ -207,6 +185,17 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   }
 
   return app;
+}
+
+/** Every error answer: logged (5xx with its cause, 4xx as a refusal), then written as a problem. */
+function answerError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const err = toPasserelleError(error);
+  if (err.status >= 500) {
+    request.log.error({ err: err.cause ?? err, code: err.code }, "request failed");
+  } else {
+    request.log.info({ code: err.code, detail: err.detail }, "request refused");
+  }
+  return sendProblem(err, request, reply);
 }
 
 /** Per caller when authenticated, else per client address. */

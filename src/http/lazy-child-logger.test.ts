@@ -1,4 +1,4 @@
-import Fastify from "fastify";
+import Fastify, { LogController } from "fastify";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { lazyChildLoggerFactory } from "./lazy-child-logger.js";
@@ -13,7 +13,7 @@ async function appWithCountedChildren(): Promise<{ app: ReturnType<typeof Fastif
     made += 1;
     return child(...args);
   }) as typeof logger.child;
-  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true, childLoggerFactory: lazyChildLoggerFactory });
+  const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }), childLoggerFactory: lazyChildLoggerFactory });
   app.get("/quiet", async () => ({ ok: true }));
   app.get("/talks", async (request) => {
     request.log.info({ step: 1 }, "talking");

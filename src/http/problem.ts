@@ -76,11 +76,11 @@ export function toPasserelleError(err: unknown): PasserelleError {
         detail: "This content type is not accepted here; see the operation's request body in /openapi.json",
         cause: err,
       });
-    case "FST_ERR_HANDLER_TIMEOUT":
-      return new PasserelleError("PASSERELLE_PROCESSING_TIMEOUT", { detail: "The request took longer than REQUEST_TIMEOUT_MS", cause: err });
     case "FST_ERR_BAD_URL":
     case "FST_ERR_ASYNC_CONSTRAINT":
       return new PasserelleError("PASSERELLE_VALIDATION", { detail: "The request URL is malformed", cause: err });
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return new PasserelleError("PASSERELLE_VALIDATION", { detail: "A path parameter of the request URL is too long", cause: err });
     default:
       break;
   }
