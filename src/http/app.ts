@@ -110,15 +110,8 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
   });
 
   const isShuttingDown = deps.isShuttingDown ?? (() => false);
-  // Response headers, deadlines, metrics and the access line, without hooks: see request-lifecycle.ts.
-  app.addHook("preClose", (done) => {
-    lifecycle.drain();
-    done();
-  });
-  app.addHook("onClose", (_instance, done) => {
-    lifecycle.stop();
-    done();
-  });
+  // Response headers, deadlines, metrics and the access line, without per-request hooks: see request-lifecycle.ts.
+  lifecycle.register(app);
 
   app.setErrorHandler(async (error, request, reply) => answerError(error, request, reply));
 

@@ -1,4 +1,4 @@
-import { LogController, type FastifyReply, type FastifyRequest } from "fastify";
+import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { PasserelleError } from "../errors/index.js";
 import type { AccessLogEntry } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
@@ -10,6 +10,10 @@ export interface RequestLifecycleOptions {
   /** A request's handling budget (REQUEST_TIMEOUT_MS): past it, the caller gets 503 PASSERELLE_PROCESSING_TIMEOUT. */
   handlerTimeoutMs: number;
 }
+
+/** A reply's slot in the in-flight table (-1: none), a reply decoration. */
+const SLOT = Symbol("passerelle.inFlightSlot");
+type SlottedReply = FastifyReply & { [SLOT]: number };
 
 /** Replies answered by the deadline rather than by their handler (see callerGoneSignal). */
 const timedOut = new WeakSet<FastifyReply>();
@@ -46,8 +50,16 @@ export function handlerTimedOut(reply: FastifyReply): boolean {
  */
 export class RequestLifecycle extends LogController {
   readonly #options: RequestLifecycleOptions;
-  /** In-flight replies and their deadlines (performance.now() ms). A Map keeps insertion order, so the oldest come first. */
-  readonly #inFlight = new Map<FastifyReply, number>();
+  /**
+   * The in-flight replies and their deadlines (performance.now() ms), in slots that completed requests free for
+   * later ones; each reply knows its slot. Not a Map: a long-lived Map that takes and drops an entry per request
+   * rebuilds its table every few dozen requests, and V8 makes the new table where the map lives, in the old
+   * generation, which then filled with ~10 MB of dead tables between full collections under load.
+   */
+  readonly #replies: Array<FastifyReply | undefined> = [];
+  readonly #deadlines: number[] = [];
+  readonly #freeSlots: number[] = [];
+  #inFlight = 0;
   readonly #sweepEveryMs: number;
   #sweeper: NodeJS.Timeout | undefined;
   #closing = false;
@@ -58,18 +70,33 @@ export class RequestLifecycle extends LogController {
     this.#sweepEveryMs = Math.min(1_000, Math.max(5, Math.floor(options.handlerTimeoutMs / 20)));
   }
 
+  /**
+   * Registers what the lifecycle needs on `app`, before any route: the reply's slot (a decoration, so that Fastify
+   * makes it in the Reply constructor and every reply keeps one shape), draining on close, and the sweeper's end.
+   */
+  register(app: FastifyInstance): void {
+    app.decorateReply(SLOT, -1);
+    app.addHook("preClose", (done) => {
+      this.#drain();
+      done();
+    });
+    app.addHook("onClose", (_instance, done) => {
+      this.#stop();
+      done();
+    });
+  }
+
   override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
     reply.header("x-request-id", request.id);
     reply.header("x-content-type-options", "nosniff");
     reply.header("cache-control", "no-store");
     // While draining, tell keep-alive clients to go elsewhere so the socket closes once this response is written (RFC 9112 §9.6).
     if (this.#closing) reply.header("connection", "close");
-    this.#inFlight.set(reply, performance.now() + this.#options.handlerTimeoutMs);
-    this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepEveryMs).unref();
+    this.#track(reply as SlottedReply);
   }
 
   override requestCompleted(_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    this.#inFlight.delete(reply);
+    this.#untrack(reply as SlottedReply);
     const elapsedMs = reply.elapsedTime;
     this.#options.metrics.observeHttpRequest(request.method, request.routeOptions.url ?? "unmatched", reply.statusCode, elapsedMs / 1000);
     // Flat fields: nothing for the serializers to walk. The path loses its query string, where identifiers travel.
@@ -86,39 +113,59 @@ export class RequestLifecycle extends LogController {
     });
   }
 
+  /** How many requests are in flight (for tests). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  #track(reply: SlottedReply): void {
+    const slot = this.#freeSlots.pop() ?? this.#replies.length;
+    this.#replies[slot] = reply;
+    this.#deadlines[slot] = performance.now() + this.#options.handlerTimeoutMs;
+    reply[SLOT] = slot;
+    this.#inFlight += 1;
+    this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepEveryMs).unref();
+  }
+
+  #untrack(reply: SlottedReply): void {
+    const slot = reply[SLOT];
+    if (slot < 0 || this.#replies[slot] !== reply) return;
+    this.#replies[slot] = undefined;
+    reply[SLOT] = -1;
+    this.#freeSlots.push(slot);
+    this.#inFlight -= 1;
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    for (let slot = 0; slot < this.#replies.length; slot++) {
+      const reply = this.#replies[slot] as SlottedReply | undefined;
+      if (reply === undefined || (this.#deadlines[slot] as number) > now) continue;
+      // A request whose caller went away never completes: its slot is freed here.
+      this.#untrack(reply);
+      expire(reply, this.#options.handlerTimeoutMs);
+    }
+    if (this.#inFlight === 0) this.#stop();
+  }
+
   /**
    * The gateway is closing (Fastify's preClose): the responses still to be
    * written say `connection: close`, and so do those of requests that start
    * from now on.
    */
-  drain(): void {
+  #drain(): void {
     this.#closing = true;
-    for (const reply of this.#inFlight.keys()) if (!reply.raw.headersSent) reply.header("connection", "close");
+    for (const reply of this.#replies) if (reply !== undefined && !reply.raw.headersSent) reply.header("connection", "close");
   }
 
-  /** Stops the sweeper (Fastify's onClose). Requests still in flight keep running, without a deadline. */
-  stop(): void {
+  /** Stops the sweeper and forgets the slots (Fastify's onClose, or nothing left in flight). */
+  #stop(): void {
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
-    this.#inFlight.clear();
-  }
-
-  /** How many requests are in flight (for tests). */
-  get inFlight(): number {
-    return this.#inFlight.size;
-  }
-
-  #sweep(): void {
-    const now = performance.now();
-    for (const [reply, deadline] of this.#inFlight) {
-      if (deadline > now) break; // the rest started later
-      this.#inFlight.delete(reply);
-      expire(reply, this.#options.handlerTimeoutMs);
-    }
-    if (this.#inFlight.size === 0) {
-      clearInterval(this.#sweeper);
-      this.#sweeper = undefined;
-    }
+    if (this.#inFlight > 0) return;
+    this.#replies.length = 0;
+    this.#deadlines.length = 0;
+    this.#freeSlots.length = 0;
   }
 }
 
