@@ -15,7 +15,9 @@ import { isElement } from "./dom.js";
 interface XPathModule {
   useNamespaces(namespaces: Record<string, string>): (expression: string, node: Node) => unknown;
 }
-const xpath = createRequire(import.meta.url)("xpath") as XPathModule;
+let xpath: XPathModule | undefined;
+/** Loaded with the first selection: its 170 kB of source are not held by a gateway that never selects. */
+const loadXPath = (): XPathModule => (xpath ??= createRequire(import.meta.url)("xpath") as XPathModule);
 
 /** Prefix → namespace URI, for the prefixes an expression uses. */
 export type XPathNamespaces = Readonly<Record<string, string>>;
@@ -36,7 +38,7 @@ export function selectElements(expression: string, context: Node, namespaces: XP
   let result: unknown;
   try {
     // xmldom implements the DOM interfaces the xpath package walks.
-    result = xpath.useNamespaces({ ...namespaces })(expression, context);
+    result = loadXPath().useNamespaces({ ...namespaces })(expression, context);
   } catch (error) {
     throw new TypeError(`Invalid XPath expression "${expression}": ${(error as Error).message}`, { cause: error });
   }
