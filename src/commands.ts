@@ -10,7 +10,7 @@ import {
   loadConfig,
   type GatewayConfig,
 } from "./config/index.js";
-import pino from "pino";
+import { stdoutDestination } from "./observability/log-destination.js";
 import { createLogger } from "./observability/logger.js";
 import type { SandboxProcess } from "./sandbox/child-process.js";
 import { packageVersion } from "./version.js";
@@ -79,7 +79,7 @@ async function start(entry: string): Promise<void> {
   const config = loadOrExit();
   const t0 = performance.now();
   // One stdout writer for both processes: the sandbox's lines are written through the gateway's destination.
-  const destination = pino.destination({ dest: 1, sync: false });
+  const destination = stdoutDestination();
   const logger = createLogger({ level: config.effectiveLogLevel, destination });
   // The simulators run in a child process (see sandbox/child-process.ts), started first so that it issues the
   // PKI and starts the simulators while this process loads the gateway's code.

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from "pino";
+import { stdoutDestination } from "./log-destination.js";
 import { redactDeep, redactString } from "./redact.js";
 
 export interface LoggerSettings {
@@ -81,10 +82,10 @@ export function createLogger(settings: LoggerSettings): Logger {
       },
     },
   };
-  // Without a destination: stdout, written asynchronously (sonic-boom coalesces the lines logged while a write is
-  // in flight, so a busy gateway makes few write calls), which pino flushes
-  // synchronously when the process exits. The audit trail, which must not lose a record, has its own fsynced sink.
-  const logger = pino(options, settings.destination ?? pino.destination({ dest: 1, sync: false }));
+  // Without a destination: stdout, written asynchronously, one write call per event-loop turn at most while no
+  // write is in flight (see log-destination.ts), and flushed synchronously when the process exits. The audit
+  // trail, which must not lose a record, has its own fsynced sink.
+  const logger = pino(options, settings.destination ?? stdoutDestination());
   OWN_LOGGERS.add(logger);
   return logger;
 }
