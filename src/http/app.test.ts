@@ -189,9 +189,12 @@ describe("problem+json for every failure", () => {
   });
 
   it("a malformed percent-encoding or an over-long path parameter → 400 problem, before any route", async () => {
-    const { app } = await build();
+    const { app, logs } = await build();
     const res = await app.inject({ method: "GET", url: "/v1/ca%zzller", headers: auth });
     expect(expectProblem(res, 400, "PASSERELLE_VALIDATION").detail).toBe("The request URL is malformed");
+    // Answered outside Fastify's response listeners, it still gets its one access line.
+    const lines = logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "request completed" && l.path === "/v1/ca%zzller");
+    expect(lines).toEqual([expect.objectContaining({ status: 400, reqId: res.headers["x-request-id"] })]);
     const long = await app.inject({ method: "GET", url: `/v1/items/${"a".repeat(300)}`, headers: auth });
     expect(expectProblem(long, 400, "PASSERELLE_VALIDATION").detail).toBe("A path parameter of the request URL is too long");
     expect((await app.inject({ method: "GET", url: `/v1/items/${"a".repeat(200)}`, headers: auth })).statusCode).toBe(200);

@@ -85,6 +85,7 @@ export async function buildApp(config: GatewayConfig, deps: AppDeps): Promise<Fa
     clientErrorHandler: writeClientErrorProblem,
     // Errors Fastify meets before routing (a malformed percent-encoding, an over-long path parameter) get a problem too.
     frameworkErrors: (error, request, reply) => {
+      lifecycle.completeOnFinish(request, reply);
       answerError(error, request, reply);
     },
     schemaController: { compilersFactory: { buildValidator: lazyValidatorFactory(), buildSerializer: lazySerializerFactory() } },

@@ -43,7 +43,8 @@ export function handlerTimedOut(reply: FastifyReply): boolean {
  * One timer sweeps the deadlines for all requests. A request still running past its budget is
  * answered 503 PASSERELLE_PROCESSING_TIMEOUT (or cut, when its headers are already out), and
  * callerGoneSignal aborts its upstream calls. The sweep runs every twentieth of the budget,
- * and at most every second, so the answer comes at most that late.
+ * and at most every second, so the answer comes at most that late. It also lets go of the
+ * requests Fastify will report no completion for, such as those whose caller went away.
  *
  * At the end, the request is counted in the metrics and gets its access line. Fastify's own
  * per-request log lines stay off.
@@ -71,7 +72,9 @@ export class RequestLifecycle extends LogController {
   }
 
   /**
-   * Registers what the lifecycle needs on `app`, before any route: the reply's slot (a decoration, so that Fastify
+   * Registers what the lifecycle needs on `app`, before any route. `app` must have a logger (`loggerInstance`):
+   * without one, Fastify reports no completion (the sweep would still let the replies go, without access lines).
+   * What it registers: the reply's slot (a decoration, so that Fastify
    * makes it in the Reply constructor and every reply keeps one shape), draining on close, and the sweeper's end.
    */
   register(app: FastifyInstance): void {
@@ -127,6 +130,14 @@ export class RequestLifecycle extends LogController {
     this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepEveryMs).unref();
   }
 
+  /**
+   * For a reply Fastify answers without its response listeners (its `frameworkErrors`, which meet a URL that cannot
+   * be routed): reports its completion when its response is written, as Fastify does for every other reply.
+   */
+  completeOnFinish(request: FastifyRequest, reply: FastifyReply): void {
+    reply.raw.once("finish", () => this.requestCompleted(null, request, reply));
+  }
+
   #untrack(reply: SlottedReply): void {
     const slot = reply[SLOT];
     if (slot < 0 || this.#replies[slot] !== reply) return;
@@ -140,10 +151,21 @@ export class RequestLifecycle extends LogController {
     const now = performance.now();
     for (let slot = 0; slot < this.#replies.length; slot++) {
       const reply = this.#replies[slot] as SlottedReply | undefined;
-      if (reply === undefined || (this.#deadlines[slot] as number) > now) continue;
-      // A request whose caller went away never completes: its slot is freed here.
+      if (reply === undefined) continue;
+      // Fastify reports no completion for a request whose caller went away (its response closes unfinished), nor
+      // for one answered outside its listeners: their slots (and replies) are let go here, within one sweep.
+      if (reply.raw.destroyed || reply.raw.writableFinished) {
+        this.#untrack(reply);
+        continue;
+      }
+      if ((this.#deadlines[slot] as number) > now) continue;
       this.#untrack(reply);
-      expire(reply, this.#options.handlerTimeoutMs);
+      try {
+        expire(reply, this.#options.handlerTimeoutMs);
+      } catch (error) {
+        // The reply could not take the timeout answer (it is in the middle of its error handling): cut it.
+        reply.raw.destroy(error instanceof Error ? error : undefined);
+      }
     }
     if (this.#inFlight === 0) this.#stop();
   }
