@@ -32,8 +32,8 @@ export function handlerTimedOut(reply: FastifyReply): boolean {
  * `requestCompleted` once the response has been written or has failed. These
  * are plain method calls. An onSend and an onResponse hook cost a hook runner
  * and its closures per request, and Fastify's own handler timeout an
- * AbortController, a timer and two listeners. Together that was a fifth of
- * the gateway's own work on a cheap authenticated GET.
+ * AbortController, a timer and two listeners. Moving them here took 10–30 %
+ * off the CPU of a cheap authenticated GET in same-run comparisons.
  *
  * At the start, a request gets:
  * - its default response headers: `x-request-id`, `x-content-type-options: nosniff` and
