@@ -225,6 +225,10 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     await app.ready();
     // Returned (and listening) only once every simulator is created.
     if (starting !== undefined) sandbox = await starting.ready;
+    // The upstream checks (a HEAD and, the first time, a TLS handshake each) start now, while the caller starts
+    // listening: the first /health/ready reads their result (UpstreamRegistry keeps it 5 s) instead of starting
+    // them, and the first calls to each upstream find a connection open. Failures are results, never rejections.
+    void upstreams.checkAll();
     if (sandbox !== undefined && demoApiKey !== undefined) sandboxHandle = sandboxHandleOf(sandbox, demoApiKey);
 
     let closing: Promise<void> | undefined;
