@@ -35,10 +35,11 @@ export type XPathNamespaces = Readonly<Record<string, string>>;
  */
 export function selectElements(expression: string, context: Node, namespaces: XPathNamespaces = {}): Element[] {
   if (typeof expression !== "string" || expression.length === 0) throw new TypeError("An XPath expression must be a non-empty string");
+  const engine = loadXPath();
   let result: unknown;
   try {
     // xmldom implements the DOM interfaces the xpath package walks.
-    result = loadXPath().useNamespaces({ ...namespaces })(expression, context);
+    result = engine.useNamespaces({ ...namespaces })(expression, context);
   } catch (error) {
     throw new TypeError(`Invalid XPath expression "${expression}": ${(error as Error).message}`, { cause: error });
   }
