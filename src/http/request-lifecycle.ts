@@ -193,8 +193,8 @@ export class RequestLifecycle extends LogController {
 
 /** What Fastify's handler timeout did, without its per-request timer. */
 function expire(reply: FastifyReply, budgetMs: number): void {
-  // Answered already (or hijacked), or the caller has gone: a request whose socket closed never completes.
-  if (reply.sent || reply.raw.destroyed) return;
+  // Answered already (or hijacked). A reply whose response is destroyed never gets here: the sweep lets it go first.
+  if (reply.sent) return;
   timedOut.add(reply);
   const error = new PasserelleError("PASSERELLE_PROCESSING_TIMEOUT", { detail: `The request took longer than REQUEST_TIMEOUT_MS (${budgetMs} ms)` });
   if (reply.raw.headersSent) {
