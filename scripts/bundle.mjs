@@ -85,6 +85,20 @@ for (const file of files) {
   const at = source.search(/[\u0080-\uffff]/);
   if (at !== -1) throw new Error(`${file}: non-ASCII character at offset ${at}: V8 would hold this chunk's source as a two-byte string`);
 }
+// Kept off the gateway's start (each loads on first use, see its module): a static import from the modules
+// `passerelle start` loads would make every gateway hold it from its first second.
+const START_MODULES = ["dist/cli.js", "dist/commands.js", "dist/gateway/create-gateway.js", "dist/sandbox/child-process.js"];
+const LOADED_ON_FIRST_USE = { "node_modules/@peculiar/x509/": "src/trust/x509-library.ts" };
+const staticallyLoaded = new Set(START_MODULES);
+for (const file of staticallyLoaded) {
+  for (const imported of result.metafile.inputs[file]?.imports ?? []) {
+    if (imported.kind !== "dynamic-import" && !imported.external) staticallyLoaded.add(imported.path);
+  }
+}
+for (const [prefix, loader] of Object.entries(LOADED_ON_FIRST_USE)) {
+  const chain = [...staticallyLoaded].find((file) => file.startsWith(prefix));
+  if (chain !== undefined) throw new Error(`${chain} is imported statically by the gateway's start modules: load it through ${loader}`);
+}
 // Linux before 5.1 cuts a shebang after 127 bytes: the command's flags would be lost.
 const shebang = (await readFile(path.join(outdir, "passerelle.js"), "utf8")).split("\n", 1)[0];
 if (Buffer.byteLength(shebang) > 127) throw new Error(`dist/bin/passerelle.js: the shebang is ${Buffer.byteLength(shebang)} bytes, more than the 127 older kernels read`);

@@ -2,11 +2,11 @@
  * Certificates as callers give them (PEM, DER, Node X509Certificate), and the
  * parsed form validation works on: Node's X509Certificate for signatures and
  * fingerprints (OpenSSL underneath), @peculiar/x509 for names and
- * extensions.
+ * extensions (loaded by the first parse: x509-library.ts).
  */
-import "reflect-metadata";
 import { X509Certificate } from "node:crypto";
-import { X509Certificate as PeculiarCertificate } from "@peculiar/x509";
+import type { X509Certificate as PeculiarCertificate } from "@peculiar/x509";
+import { loadX509 } from "../x509-library.js";
 import type { PemError} from "./pem.js";
 import { parsePemBlocks } from "./pem.js";
 
@@ -55,9 +55,10 @@ export function toNodeCertificate(input: CertificateInput): X509Certificate {
   throw new TypeError("a certificate must be PEM text, DER bytes or an X509Certificate");
 }
 
-export function parseCertificate(input: CertificateInput): ParsedCertificate {
+/** Both views of a certificate. Throws TypeError when `input` is not one certificate. */
+export async function parseCertificate(input: CertificateInput): Promise<ParsedCertificate> {
   const node = toNodeCertificate(input);
-  const x509 = new PeculiarCertificate(node.raw);
+  const x509 = new (await loadX509()).X509Certificate(node.raw);
   return {
     node,
     x509,

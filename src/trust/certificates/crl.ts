@@ -17,28 +17,39 @@
  * await validateChain(leaf, { anchors, intermediates, purpose: "signature", crls });
  * ```
  */
-import "reflect-metadata";
 import { stat, readFile } from "node:fs/promises";
-import { CRLDistributionPointsExtension, X509Crl } from "@peculiar/x509";
+import type { CRLDistributionPointsExtension, X509Crl } from "@peculiar/x509";
+import { lazily } from "../../lazily.js";
 import type { UpstreamClient } from "../../transport/index.js";
+import { ExtensionOid } from "../certificate-constants.js";
+import { loadX509 } from "../x509-library.js";
 import { parseCertificate, type CertificateInput } from "./certificate-input.js";
 import { looksLikePem, parsePemBlocks } from "./pem.js";
 
-/** A parsed CRL. */
+/** A parsed CRL (made by parseCrls). */
 export class Crl {
   readonly der: Buffer;
   readonly x509: X509Crl;
   /** DER of the issuer Name, compared with the issuing CA's subject. */
   readonly issuerDer: Buffer;
 
-  constructor(der: Uint8Array) {
-    this.der = Buffer.from(der);
+  private constructor(der: Buffer, x509: X509Crl) {
+    this.der = der;
+    this.x509 = x509;
+    this.issuerDer = Buffer.from(x509.issuerName.toArrayBuffer());
+  }
+
+  /** Parses one DER CRL; throws CrlError when it is not one. */
+  static async fromDer(der: Uint8Array): Promise<Crl> {
+    const { X509Crl } = await loadX509();
+    const bytes = Buffer.from(der);
+    let x509: X509Crl;
     try {
-      this.x509 = new X509Crl(this.der);
+      x509 = new X509Crl(bytes);
     } catch (error) {
       throw new CrlError("not a DER X.509 CRL", error);
     }
-    this.issuerDer = Buffer.from(this.x509.issuerName.toArrayBuffer());
+    return new Crl(bytes, x509);
   }
 
   get issuer(): string {
@@ -63,9 +74,9 @@ export class CrlError extends Error {
 }
 
 /** Parses a CRL file or HTTP body: one DER CRL, or PEM with one or more `X509 CRL` blocks. */
-export function parseCrls(data: Uint8Array | string): Crl[] {
+export async function parseCrls(data: Uint8Array | string): Promise<Crl[]> {
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-  if (!looksLikePem(bytes)) return [new Crl(bytes)];
+  if (!looksLikePem(bytes)) return [await Crl.fromDer(bytes)];
   let blocks;
   try {
     // RFC 7468 §5 names the label "X509 CRL"; some producers (including @peculiar/x509) write "CRL".
@@ -74,7 +85,7 @@ export function parseCrls(data: Uint8Array | string): Crl[] {
     throw new CrlError(`damaged PEM CRL: ${(error as Error).message}`, error);
   }
   if (blocks.length === 0) throw new CrlError('no "X509 CRL" PEM block');
-  return blocks.map((block) => new Crl(block.der));
+  return Promise.all(blocks.map((block) => Crl.fromDer(block.der)));
 }
 
 /** Where CRLs come from. Implementations may fetch; they throw when they cannot. */
@@ -88,24 +99,37 @@ export interface CrlSource {
 /** CRLs given in memory (configuration, tests). */
 export class StaticCrlSource implements CrlSource {
   readonly description: string;
-  readonly #crls: readonly Crl[];
+  readonly #crls: () => Promise<readonly Crl[]>;
 
-  /** Throws TypeError when a given CRL does not parse: these are the caller's own. */
+  /**
+   * Parses the CRLs at the first crls() call (they are never parsed twice);
+   * a CRL that does not parse makes it reject with a TypeError naming it:
+   * these are the caller's own.
+   */
   constructor(crls: ReadonlyArray<Crl | Uint8Array | string>, description = "configured CRLs") {
     if (!Array.isArray(crls)) throw new TypeError("StaticCrlSource needs an array of CRLs");
-    this.#crls = crls.flatMap((crl, index) => {
-      if (crl instanceof Crl) return [crl];
-      try {
-        return parseCrls(crl);
-      } catch (error) {
-        throw new TypeError(`CRL ${index + 1}: ${(error as Error).message}`, { cause: error });
-      }
+    if (!crls.every((crl) => crl instanceof Crl || crl instanceof Uint8Array || typeof crl === "string")) {
+      throw new TypeError("StaticCrlSource takes CRLs as Crl objects, DER bytes or PEM text");
+    }
+    const given = [...crls];
+    this.#crls = lazily(async () => {
+      const parsed = await Promise.all(
+        given.map(async (crl, index) => {
+          if (crl instanceof Crl) return [crl];
+          try {
+            return await parseCrls(crl);
+          } catch (error) {
+            throw new TypeError(`CRL ${index + 1}: ${(error as Error).message}`, { cause: error });
+          }
+        }),
+      );
+      return parsed.flat();
     });
     this.description = description;
   }
 
-  async crls(): Promise<readonly Crl[]> {
-    return this.#crls;
+  crls(): Promise<readonly Crl[]> {
+    return this.#crls();
   }
 }
 
@@ -130,7 +154,7 @@ export class FileCrlSource implements CrlSource {
       throw new CrlError(`cannot read ${this.description}`, error);
     }
     if (this.#cached?.key === key) return this.#cached.crls;
-    const crls = parseCrls(await readFile(this.#path).catch((error: unknown) => {
+    const crls = await parseCrls(await readFile(this.#path).catch((error: unknown) => {
       throw new CrlError(`cannot read ${this.description}`, error);
     }));
     this.#cached = { key, crls };
@@ -196,7 +220,7 @@ export class HttpCrlSource implements CrlSource {
     try {
       this.#fetches += 1;
       const answer = await this.#client.request({ method: "GET", path: this.#path, headers: { accept: "application/pkix-crl" } });
-      const crls = parseCrls(answer.body);
+      const crls = await parseCrls(answer.body);
       const fetchedAt = this.#now().getTime();
       const nextUpdates = crls.map((crl) => crl.nextUpdate?.getTime()).filter((time): time is number => time !== undefined);
       const expiresAt = nextUpdates.length === crls.length ? Math.min(...nextUpdates) : fetchedAt + this.#maxAgeMs;
@@ -210,9 +234,9 @@ export class HttpCrlSource implements CrlSource {
 }
 
 /** The http(s) URLs of a certificate's cRLDistributionPoints (RFC 5280 §4.2.1.13), to configure HttpCrlSources from. */
-export function crlDistributionPointUrls(certificate: CertificateInput): string[] {
+export async function crlDistributionPointUrls(certificate: CertificateInput): Promise<string[]> {
   // @peculiar/x509 parses this extension; Node's X509Certificate does not expose it.
-  const extension = parseCertificate(certificate).x509.getExtension(CRLDistributionPointsExtension);
+  const extension = (await parseCertificate(certificate)).x509.getExtension<CRLDistributionPointsExtension>(ExtensionOid.cRLDistributionPoints);
   if (extension === null) return [];
   const urls: string[] = [];
   for (const point of extension.distributionPoints) {

@@ -4,8 +4,8 @@
  * stricter rules of the profiles that have their own (RFC 3161 §2.3 for
  * time-stamping, RFC 6960 §4.2.2.2 for OCSP responders).
  */
-import "reflect-metadata";
-import { ExtendedKeyUsage, ExtendedKeyUsageExtension, KeyUsageFlags, KeyUsagesExtension } from "@peculiar/x509";
+import type { ExtendedKeyUsageExtension, KeyUsagesExtension } from "@peculiar/x509";
+import { ExtendedKeyUsageOid, ExtensionOid, KeyUsage, type KeyUsageFlag } from "../certificate-constants.js";
 import { describe, type ParsedCertificate } from "./certificate-input.js";
 
 export type CertificatePurpose = "any" | "tls-server" | "tls-client" | "signature" | "timestamping" | "ocsp-signing";
@@ -17,7 +17,7 @@ export const ANY_EXTENDED_KEY_USAGE = "2.5.29.37.0";
 
 interface PurposeRule {
   /** The leaf's keyUsage, when present, must have at least one of these. */
-  keyUsages?: readonly KeyUsageFlags[];
+  keyUsages?: readonly KeyUsageFlag[];
   /** The EKU the purpose needs; satisfied by anyExtendedKeyUsage unless `exclusive`. */
   extendedKeyUsage?: string;
   /** The leaf must carry an EKU extension (absence means "any" in RFC 5280, not enough for these profiles). */
@@ -27,55 +27,55 @@ interface PurposeRule {
   label: string;
 }
 
-const SIGNING = [KeyUsageFlags.digitalSignature, KeyUsageFlags.nonRepudiation] as const;
+const SIGNING = [KeyUsage.digitalSignature, KeyUsage.nonRepudiation] as const;
 
 const RULES: Record<CertificatePurpose, PurposeRule> = {
   any: { label: "any use" },
   // TLS 1.3 signs (digitalSignature); TLS 1.2 RSA key transport needs keyEncipherment, static ECDH keyAgreement.
   "tls-server": {
-    keyUsages: [KeyUsageFlags.digitalSignature, KeyUsageFlags.keyEncipherment, KeyUsageFlags.keyAgreement],
-    extendedKeyUsage: ExtendedKeyUsage.serverAuth,
+    keyUsages: [KeyUsage.digitalSignature, KeyUsage.keyEncipherment, KeyUsage.keyAgreement],
+    extendedKeyUsage: ExtendedKeyUsageOid.serverAuth,
     label: "TLS server authentication",
   },
   "tls-client": {
-    keyUsages: [KeyUsageFlags.digitalSignature, KeyUsageFlags.keyAgreement],
-    extendedKeyUsage: ExtendedKeyUsage.clientAuth,
+    keyUsages: [KeyUsage.digitalSignature, KeyUsage.keyAgreement],
+    extendedKeyUsage: ExtendedKeyUsageOid.clientAuth,
     label: "TLS client authentication",
   },
   // Document and message signatures (XML-DSig, CMS, PAdES, JWS): digitalSignature or nonRepudiation (contentCommitment).
   signature: { keyUsages: SIGNING, label: "signing documents" },
   timestamping: {
     keyUsages: SIGNING,
-    extendedKeyUsage: ExtendedKeyUsage.timeStamping,
+    extendedKeyUsage: ExtendedKeyUsageOid.timeStamping,
     ekuRequired: true,
     exclusive: true,
     label: "time-stamping (RFC 3161)",
   },
   "ocsp-signing": {
     keyUsages: SIGNING,
-    extendedKeyUsage: ExtendedKeyUsage.ocspSigning,
+    extendedKeyUsage: ExtendedKeyUsageOid.ocspSigning,
     ekuRequired: true,
     label: "signing OCSP responses",
   },
 };
 
 const KEY_USAGE_NAMES: Record<number, string> = {
-  [KeyUsageFlags.digitalSignature]: "digitalSignature",
-  [KeyUsageFlags.nonRepudiation]: "nonRepudiation",
-  [KeyUsageFlags.keyEncipherment]: "keyEncipherment",
-  [KeyUsageFlags.dataEncipherment]: "dataEncipherment",
-  [KeyUsageFlags.keyAgreement]: "keyAgreement",
-  [KeyUsageFlags.keyCertSign]: "keyCertSign",
-  [KeyUsageFlags.cRLSign]: "cRLSign",
+  [KeyUsage.digitalSignature]: "digitalSignature",
+  [KeyUsage.nonRepudiation]: "nonRepudiation",
+  [KeyUsage.keyEncipherment]: "keyEncipherment",
+  [KeyUsage.dataEncipherment]: "dataEncipherment",
+  [KeyUsage.keyAgreement]: "keyAgreement",
+  [KeyUsage.keyCertSign]: "keyCertSign",
+  [KeyUsage.cRLSign]: "cRLSign",
 };
 
 const EKU_NAMES: Record<string, string> = {
-  [ExtendedKeyUsage.serverAuth]: "serverAuth",
-  [ExtendedKeyUsage.clientAuth]: "clientAuth",
-  [ExtendedKeyUsage.codeSigning]: "codeSigning",
-  [ExtendedKeyUsage.emailProtection]: "emailProtection",
-  [ExtendedKeyUsage.timeStamping]: "timeStamping",
-  [ExtendedKeyUsage.ocspSigning]: "OCSPSigning",
+  [ExtendedKeyUsageOid.serverAuth]: "serverAuth",
+  [ExtendedKeyUsageOid.clientAuth]: "clientAuth",
+  [ExtendedKeyUsageOid.codeSigning]: "codeSigning",
+  [ExtendedKeyUsageOid.emailProtection]: "emailProtection",
+  [ExtendedKeyUsageOid.timeStamping]: "timeStamping",
+  [ExtendedKeyUsageOid.ocspSigning]: "OCSPSigning",
   [ANY_EXTENDED_KEY_USAGE]: "anyExtendedKeyUsage",
 };
 
@@ -90,11 +90,11 @@ function ekuName(oid: string): string {
 }
 
 export function keyUsageOf(certificate: ParsedCertificate): KeyUsagesExtension | null {
-  return certificate.x509.getExtension(KeyUsagesExtension);
+  return certificate.x509.getExtension<KeyUsagesExtension>(ExtensionOid.keyUsage);
 }
 
 export function extendedKeyUsageOf(certificate: ParsedCertificate): { usages: string[]; critical: boolean } | null {
-  const extension = certificate.x509.getExtension(ExtendedKeyUsageExtension);
+  const extension = certificate.x509.getExtension<ExtendedKeyUsageExtension>(ExtensionOid.extKeyUsage);
   return extension === null ? null : { usages: extension.usages.map(String), critical: extension.critical };
 }
 

@@ -3,9 +3,8 @@
  * §6.3, simplified to complete CRLs signed by the certificate's issuer):
  * which CRLs are usable, which one is current, and what it says.
  */
-import "reflect-metadata";
 import * as asn1js from "asn1js";
-import { KeyUsageFlags, X509CrlReason } from "@peculiar/x509";
+import { CrlReason, KeyUsage, crlReasonName } from "../certificate-constants.js";
 import { describe, type ParsedCertificate } from "./certificate-input.js";
 import type { Crl, CrlSource } from "./crl.js";
 import { keyUsageOf } from "./purposes.js";
@@ -64,7 +63,7 @@ async function unusableBecause(crl: Crl, certificate: ParsedCertificate, issuer:
   if (scope?.onlyUserCerts && isCa(certificate)) return "it covers end-entity certificates only";
   if (scope?.onlyCaCerts && !isCa(certificate)) return "it covers CA certificates only";
   const keyUsage = keyUsageOf(issuer);
-  if (keyUsage !== null && (keyUsage.usages & KeyUsageFlags.cRLSign) === 0) return "its issuer's keyUsage lacks cRLSign";
+  if (keyUsage !== null && (keyUsage.usages & KeyUsage.cRLSign) === 0) return "its issuer's keyUsage lacks cRLSign";
   let verified: boolean;
   try {
     verified = await crl.x509.verify({ publicKey: issuer.x509 });
@@ -115,12 +114,12 @@ export async function revocationStatus(
   const stale = nextUpdate !== undefined && nextUpdate.getTime() < at.getTime();
   const entry = best.x509.findRevoked(certificate.x509);
   // removeFromCRL only appears in delta CRLs (RFC 5280 §5.3.1), which are not used; treat it as "not listed".
-  if (entry !== null && entry.reason !== X509CrlReason.removeFromCRL) {
+  if (entry !== null && entry.reason !== CrlReason.removeFromCRL) {
     const invalidity = entry.invalidity;
     const effective = invalidity !== undefined && invalidity < entry.revocationDate ? invalidity : entry.revocationDate;
     // A certificate revoked after the validation time was valid at that time (signatures checked "as of" a date).
     if (effective.getTime() <= at.getTime()) {
-      return { status: "revoked", crl: best, revokedAt: effective, reason: entry.reason === undefined ? "unspecified" : X509CrlReason[entry.reason] };
+      return { status: "revoked", crl: best, revokedAt: effective, reason: entry.reason === undefined ? "unspecified" : crlReasonName(entry.reason) };
     }
   }
   if (stale && staleCrl === "reject") {

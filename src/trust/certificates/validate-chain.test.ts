@@ -262,7 +262,10 @@ describe("validateChain: paths and validity", () => {
     await expect(validateChain(tlsServer.pem, { ...base, purpose: "email" as never })).rejects.toThrow(TypeError);
     await expect(validateChain(tlsServer.pem, { ...base, checkRevocation: true })).rejects.toThrow(/CRL source/);
     await expect(validateChain(tlsServer.pem, { ...base, crls: new StaticCrlSource([]) as never })).rejects.toThrow(/array of CRL sources/);
-    expect(() => new StaticCrlSource(["garbage"])).toThrow(TypeError);
+    expect(() => new StaticCrlSource([42 as never])).toThrow(TypeError);
+    // CRLs are parsed at the first crls() call (@peculiar/x509 loads on first use): the caller's own garbage is a TypeError naming it.
+    await expect(new StaticCrlSource(["garbage"]).crls()).rejects.toThrow(/^CRL 1: /);
+    await expect(new StaticCrlSource(["garbage"]).crls()).rejects.toThrow(TypeError);
   });
 });
 
@@ -418,7 +421,7 @@ describe("CRL sources", () => {
   it("fetches a distribution point through the UpstreamClient (DER) and caches it until nextUpdate", async () => {
     const nextUpdate = new Date(NOW.getTime() + 60 * 60 * 1000);
     const pem = await signCrl(intermediate, [{ certificate: tlsClient, revokedAt: NOW }], { nextUpdate });
-    crlBody = parseCrls(pem)[0]!.der;
+    crlBody = (await parseCrls(pem))[0]!.der;
     let clock = NOW;
     const source = new HttpCrlSource({ client, path: "/crl/issuing.crl", now: () => clock });
     const options = { ...base, crls: [source, new StaticCrlSource([await signCrl(root, [])])] };
@@ -428,7 +431,7 @@ describe("CRL sources", () => {
     expect(requests - before).toBe(1);
     expect(source.fetches).toBe(1);
     clock = new Date(nextUpdate.getTime() + 1000);
-    crlBody = parseCrls(await signCrl(intermediate, [], { thisUpdate: clock, nextUpdate: new Date(clock.getTime() + 3600_000) }))[0]!.der;
+    crlBody = (await parseCrls(await signCrl(intermediate, [], { thisUpdate: clock, nextUpdate: new Date(clock.getTime() + 3600_000) })))[0]!.der;
     expect((await validateChain(tlsClient.pem, { ...options, at: clock })).valid).toBe(true);
     expect(source.fetches).toBe(2);
   });
@@ -458,7 +461,7 @@ describe("CRL sources", () => {
       issuer: intermediate,
       extensions: [...leafExtensions(KeyUsageFlags.digitalSignature), new CRLDistributionPointsExtension(["http://crl.example/issuing.crl", "ldap://ldap.example/cn=crl"])],
     });
-    expect(crlDistributionPointUrls(leaf.pem)).toEqual(["http://crl.example/issuing.crl"]);
+    expect(await crlDistributionPointUrls(leaf.pem)).toEqual(["http://crl.example/issuing.crl"]);
   });
 });
 

@@ -24,9 +24,9 @@
  * if (!result.valid) throw result.error; // PASSERELLE_CERTIFICATE_INVALID with reason, certificate, revocation
  * ```
  */
-import "reflect-metadata";
 import type { X509Certificate } from "node:crypto";
-import { AuthorityKeyIdentifierExtension, BasicConstraintsExtension, KeyUsageFlags, SubjectKeyIdentifierExtension } from "@peculiar/x509";
+import type { AuthorityKeyIdentifierExtension, BasicConstraintsExtension, SubjectKeyIdentifierExtension } from "@peculiar/x509";
+import { ExtensionOid, KeyUsage } from "../certificate-constants.js";
 import {
   describe,
   parseCertificate,
@@ -97,15 +97,15 @@ const DEFAULT_MAX_PATH_LENGTH = 10;
 const MAX_CANDIDATE_PATHS = 8;
 
 /** Extensions whose criticality we honour by processing them (RFC 5280 §4.2). */
-const PROCESSED_EXTENSIONS = new Set([
-  "2.5.29.15", // keyUsage
-  "2.5.29.19", // basicConstraints
-  "2.5.29.37", // extKeyUsage
-  "2.5.29.17", // subjectAltName (not interpreted here; its criticality only says the subject is empty)
-  "2.5.29.14", // subjectKeyIdentifier
-  "2.5.29.35", // authorityKeyIdentifier
-  // certificatePolicies: with the any-policy initial set and no explicit policy required (our setting), §6.1.3 (d) never fails a path.
-  "2.5.29.32",
+const PROCESSED_EXTENSIONS = new Set<string>([
+  ExtensionOid.keyUsage,
+  ExtensionOid.basicConstraints,
+  ExtensionOid.extKeyUsage,
+  ExtensionOid.subjectAltName, // not interpreted here; its criticality only says the subject is empty
+  ExtensionOid.subjectKeyIdentifier,
+  ExtensionOid.authorityKeyIdentifier,
+  // With the any-policy initial set and no explicit policy required (our setting), §6.1.3 (d) never fails a path.
+  ExtensionOid.certificatePolicies,
 ]);
 
 interface Failure {
@@ -135,10 +135,10 @@ function fail(failure: Failure, path?: readonly ParsedCertificate[]): ChainValid
   };
 }
 
-function parseAll(inputs: readonly CertificateInput[] | undefined, what: string): ParsedCertificate[] {
+async function parseAll(inputs: readonly CertificateInput[] | undefined, what: string): Promise<ParsedCertificate[]> {
   if (inputs === undefined) return [];
   if (!Array.isArray(inputs)) throw new TypeError(`${what} must be an array of certificates`);
-  return inputs.map((input) => parseCertificate(input));
+  return Promise.all(inputs.map((input) => parseCertificate(input)));
 }
 
 export async function validateChain(leafInput: CertificateInput, options: ValidateChainOptions): Promise<ChainValidationResult> {
@@ -147,9 +147,9 @@ export async function validateChain(leafInput: CertificateInput, options: Valida
     throw new TypeError(`purpose must be one of ${CERTIFICATE_PURPOSES.join(", ")} (got ${JSON.stringify(options.purpose)})`);
   }
   if (options.at !== undefined && !(options.at instanceof Date && !Number.isNaN(options.at.getTime()))) throw new TypeError("at must be a valid Date");
-  const anchors = parseAll(options.anchors, "anchors");
+  const anchors = await parseAll(options.anchors, "anchors");
   if (anchors.length === 0) throw new TypeError("validateChain needs at least one trust anchor");
-  const intermediates = parseAll(options.intermediates, "intermediates");
+  const intermediates = await parseAll(options.intermediates, "intermediates");
   const crls = options.crls ?? [];
   if (!Array.isArray(crls) || crls.some((source) => typeof (source as CrlSource)?.crls !== "function")) {
     throw new TypeError("crls must be an array of CRL sources (StaticCrlSource, FileCrlSource, HttpCrlSource…)");
@@ -161,7 +161,7 @@ export async function validateChain(leafInput: CertificateInput, options: Valida
 
   let leaf: ParsedCertificate;
   try {
-    leaf = parseCertificate(leafInput);
+    leaf = await parseCertificate(leafInput);
   } catch (error) {
     return fail({ reason: "malformed", detail: "the certificate to validate is not an X.509 certificate", cause: error });
   }
@@ -186,8 +186,8 @@ interface BuildResult {
 }
 
 function keyIdentifier(certificate: ParsedCertificate, kind: "subject" | "authority"): string | undefined {
-  if (kind === "subject") return certificate.x509.getExtension(SubjectKeyIdentifierExtension)?.keyId;
-  return certificate.x509.getExtension(AuthorityKeyIdentifierExtension)?.keyId ?? undefined;
+  if (kind === "subject") return certificate.x509.getExtension<SubjectKeyIdentifierExtension>(ExtensionOid.subjectKeyIdentifier)?.keyId;
+  return certificate.x509.getExtension<AuthorityKeyIdentifierExtension>(ExtensionOid.authorityKeyIdentifier)?.keyId ?? undefined;
 }
 
 function isSelfIssued(certificate: ParsedCertificate): boolean {
@@ -300,7 +300,7 @@ function checkIssuers(path: readonly ParsedCertificate[]): Failure | undefined {
   const anchorIndex = path.length - 1;
   for (let i = 1; i < path.length; i += 1) {
     const ca = path[i]!;
-    const constraints = ca.x509.getExtension(BasicConstraintsExtension);
+    const constraints = ca.x509.getExtension<BasicConstraintsExtension>(ExtensionOid.basicConstraints);
     const isAnchor = i === anchorIndex;
     // A v1 trust anchor has no extensions at all; configured trust stands in for basicConstraints.
     if (constraints === null ? !isAnchor : !constraints.ca) {
@@ -311,7 +311,7 @@ function checkIssuers(path: readonly ParsedCertificate[]): Failure | undefined {
       };
     }
     const keyUsage = keyUsageOf(ca);
-    if (keyUsage !== null && (keyUsage.usages & KeyUsageFlags.keyCertSign) === 0) {
+    if (keyUsage !== null && (keyUsage.usages & KeyUsage.keyCertSign) === 0) {
       return { reason: "key_usage", detail: `CA ${describe(ca)} may not sign certificates: its keyUsage lacks keyCertSign`, certificate: ca };
     }
     const pathLength = constraints?.pathLength;

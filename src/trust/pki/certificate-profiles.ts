@@ -4,23 +4,10 @@
  * §4.2 asks for each role, plus issuance and the check that a cached
  * certificate still has the profile the code would issue today.
  */
-import "reflect-metadata";
 import { isIP } from "node:net";
-import {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  X509CertificateGenerator,
-  type Extension,
-  type JsonGeneralName,
-  type Name,
-  type X509Certificate,
-} from "@peculiar/x509";
+import type { Extension, JsonGeneralName, Name, X509Certificate } from "@peculiar/x509";
+import { ExtendedKeyUsageOid, ExtensionOid, KeyUsage } from "../certificate-constants.js";
+import { loadX509, type X509Library } from "../x509-library.js";
 import { RSA_SIGNING_ALGORITHM, type WebCryptoKey, type WebCryptoKeyPair } from "./rsa-keys.js";
 
 /** The certificate and private key of a CA, ready to sign. */
@@ -35,29 +22,20 @@ export interface Validity {
 }
 
 /** Extended key usages callers may name instead of giving the OID (RFC 5280 §4.2.1.12). */
-export const EXTENDED_KEY_USAGES = {
-  serverAuth: ExtendedKeyUsage.serverAuth,
-  clientAuth: ExtendedKeyUsage.clientAuth,
-  codeSigning: ExtendedKeyUsage.codeSigning,
-  emailProtection: ExtendedKeyUsage.emailProtection,
-  timeStamping: ExtendedKeyUsage.timeStamping,
-  ocspSigning: ExtendedKeyUsage.ocspSigning,
-} as const;
+export const EXTENDED_KEY_USAGES = ExtendedKeyUsageOid;
 
 /** Key usages an end-entity client certificate may carry (RFC 5280 §4.2.1.3); the CA-only bits are left out on purpose. */
 export const CLIENT_KEY_USAGES = {
-  digitalSignature: KeyUsageFlags.digitalSignature,
-  nonRepudiation: KeyUsageFlags.nonRepudiation,
-  keyEncipherment: KeyUsageFlags.keyEncipherment,
-  dataEncipherment: KeyUsageFlags.dataEncipherment,
-  keyAgreement: KeyUsageFlags.keyAgreement,
+  digitalSignature: KeyUsage.digitalSignature,
+  nonRepudiation: KeyUsage.nonRepudiation,
+  keyEncipherment: KeyUsage.keyEncipherment,
+  dataEncipherment: KeyUsage.dataEncipherment,
+  keyAgreement: KeyUsage.keyAgreement,
 } as const;
 
 export type ClientKeyUsage = keyof typeof CLIENT_KEY_USAGES;
 
 const DOTTED_OID = /^[0-2](\.(0|[1-9]\d*))+$/;
-const SUBJECT_KEY_IDENTIFIER = "2.5.29.14";
-const AUTHORITY_KEY_IDENTIFIER = "2.5.29.35";
 
 /** Maps EKU names (`"clientAuth"`) or dotted OIDs to OIDs; throws `TypeError` on anything else. */
 export function resolveExtendedKeyUsages(usages: readonly string[]): string[] {
@@ -83,20 +61,22 @@ export function assertClientKeyUsages(usages: readonly string[]): asserts usages
   }
 }
 
-export function rootCaExtensions(): Extension[] {
+// The extension builders take the library from their caller, which loaded it (issuing is asynchronous).
+
+export function rootCaExtensions({ BasicConstraintsExtension, KeyUsagesExtension }: X509Library): Extension[] {
   return [
     // RFC 5280 §4.2.1.9: critical in CA certificates. pathLen 1 = at most one
     // intermediate (the country CA) below the root.
     new BasicConstraintsExtension(true, 1, true),
-    new KeyUsagesExtension(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign, true),
+    new KeyUsagesExtension(KeyUsage.keyCertSign | KeyUsage.cRLSign, true),
   ];
 }
 
-export function countryCaExtensions(): Extension[] {
+export function countryCaExtensions({ BasicConstraintsExtension, KeyUsagesExtension }: X509Library): Extension[] {
   return [
     // pathLen 0: a country CA issues end-entity certificates only.
     new BasicConstraintsExtension(true, 0, true),
-    new KeyUsagesExtension(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign, true),
+    new KeyUsagesExtension(KeyUsage.keyCertSign | KeyUsage.cRLSign, true),
   ];
 }
 
@@ -105,21 +85,23 @@ export function countryCaExtensions(): Extension[] {
  * clients ignore the CN, and Node's `checkServerIdentity` matches IP
  * addresses against iPAddress entries only.
  */
-export function tlsServerExtensions(hostnames: readonly string[]): Extension[] {
+export function tlsServerExtensions(x509: X509Library, hostnames: readonly string[]): Extension[] {
+  const { BasicConstraintsExtension, KeyUsagesExtension, ExtendedKeyUsageExtension, SubjectAlternativeNameExtension } = x509;
   const altNames: JsonGeneralName[] = hostnames.map((host) => ({ type: isIP(host) === 0 ? "dns" : "ip", value: host }));
   return [
     new BasicConstraintsExtension(false, undefined, true),
     // digitalSignature for ECDHE_RSA and TLS 1.3, keyEncipherment for TLS 1.2 RSA key transport.
-    new KeyUsagesExtension(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyEncipherment, true),
-    new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth], false),
+    new KeyUsagesExtension(KeyUsage.digitalSignature | KeyUsage.keyEncipherment, true),
+    new ExtendedKeyUsageExtension([ExtendedKeyUsageOid.serverAuth], false),
     new SubjectAlternativeNameExtension(altNames, false),
   ];
 }
 
-export function clientExtensions(extendedKeyUsageOids: readonly string[], keyUsages: readonly ClientKeyUsage[]): Extension[] {
+export function clientExtensions(x509: X509Library, extendedKeyUsageOids: readonly string[], keyUsages: readonly ClientKeyUsage[]): Extension[] {
+  const { BasicConstraintsExtension, KeyUsagesExtension, ExtendedKeyUsageExtension } = x509;
   const keyUsageFlags = keyUsages.reduce<number>((flags, usage) => flags | CLIENT_KEY_USAGES[usage], 0);
   // RFC 3161 §2.3: a time-stamping unit's EKU extension must be critical.
-  const ekuCritical = extendedKeyUsageOids.includes(ExtendedKeyUsage.timeStamping);
+  const ekuCritical = extendedKeyUsageOids.includes(ExtendedKeyUsageOid.timeStamping);
   return [
     new BasicConstraintsExtension(false, undefined, true),
     new KeyUsagesExtension(keyUsageFlags, true),
@@ -133,6 +115,7 @@ export async function issueSelfSignedCertificate(
   validity: Validity,
   profile: Extension[],
 ): Promise<X509Certificate> {
+  const { SubjectKeyIdentifierExtension, X509CertificateGenerator } = await loadX509();
   const subjectKeyIdentifier = await SubjectKeyIdentifierExtension.create(keys.publicKey, false, globalThis.crypto);
   return X509CertificateGenerator.createSelfSigned(
     {
@@ -153,6 +136,7 @@ export async function issueCertificate(
   validity: Validity,
   profile: Extension[],
 ): Promise<X509Certificate> {
+  const { AuthorityKeyIdentifierExtension, SubjectKeyIdentifierExtension, X509CertificateGenerator } = await loadX509();
   // RFC 5280 §4.2.1.1–2: key identifiers let path builders pick the right
   // issuer when a CA is re-keyed (the PKI re-issues CAs as they expire).
   const keyIdentifiers = await Promise.all([
@@ -182,7 +166,7 @@ export async function issueCertificate(
 export function hasProfile(certificate: X509Certificate, subject: Name, profile: Extension[]): boolean {
   if (!sameBytes(certificate.subjectName.toArrayBuffer(), subject.toArrayBuffer())) return false;
   const actual = certificate.extensions.filter(
-    (extension) => extension.type !== SUBJECT_KEY_IDENTIFIER && extension.type !== AUTHORITY_KEY_IDENTIFIER,
+    (extension) => extension.type !== ExtensionOid.subjectKeyIdentifier && extension.type !== ExtensionOid.authorityKeyIdentifier,
   );
   if (actual.length !== profile.length) return false;
   return profile.every((expected) =>

@@ -34,10 +34,9 @@
  * // clients trust `pki.rootCertPem` only.
  * ```
  */
-import "reflect-metadata";
 import { X509Certificate as NodeX509Certificate } from "node:crypto";
 import { join } from "node:path";
-import { X509Certificate, type Extension, type Name } from "@peculiar/x509";
+import type { Extension, Name, X509Certificate } from "@peculiar/x509";
 import { lazily } from "../../lazily.js";
 import {
   assertClientKeyUsages,
@@ -66,6 +65,7 @@ import {
 } from "./pki-store.js";
 import { generateRsaKeyPair, importRsaSigningKey, privateKeyMatches, type GeneratedKeyPair } from "./rsa-keys.js";
 import { buildSubjectName, type SubjectRecord } from "./subject-name.js";
+import { loadX509, type X509Library } from "../x509-library.js";
 
 export const SANDBOX_COUNTRIES = ["FR", "LU", "BE"] as const;
 export type SandboxCountry = (typeof SANDBOX_COUNTRIES)[number];
@@ -136,7 +136,8 @@ interface CertificateShape {
 interface CertificateRequest {
   /** The profiles' version and the request's inputs, as text: what a stamp records. */
   key: string;
-  shape(): CertificateShape;
+  /** Given the library, which the asynchronous caller loads (x509-library.ts). */
+  shape(x509: X509Library): CertificateShape;
 }
 
 interface LeafRequest extends CertificateRequest {
@@ -161,11 +162,11 @@ function requestKey(...inputs: unknown[]): string {
 
 const ROOT_REQUEST: CertificateRequest = {
   key: requestKey("root"),
-  shape: () => ({ subject: buildSubjectName({ O: ORGANIZATION, CN: SANDBOX_ROOT_CA_NAME }), profile: rootCaExtensions() }),
+  shape: (x509) => ({ subject: buildSubjectName(x509, { O: ORGANIZATION, CN: SANDBOX_ROOT_CA_NAME }), profile: rootCaExtensions(x509) }),
 };
 
 function countryCaRequest(country: SandboxCountry): CertificateRequest {
-  return { key: requestKey("ca", country), shape: () => ({ subject: countryCaSubject(country), profile: countryCaExtensions() }) };
+  return { key: requestKey("ca", country), shape: (x509) => ({ subject: countryCaSubject(x509, country), profile: countryCaExtensions(x509) }) };
 }
 
 interface LeafMemo {
@@ -217,7 +218,7 @@ export class SandboxPki {
     if (root === undefined) {
       if (rootKeys === undefined) throw new Error("unreachable: root keys were generated when the root was missing");
       const validity = validityFrom(now(), ROOT_VALIDITY_DAYS);
-      const { subject, profile } = ROOT_REQUEST.shape();
+      const { subject, profile } = ROOT_REQUEST.shape(await loadX509());
       const certificate = await issueSelfSignedCertificate(subject, rootKeys.keys, validity, profile);
       root = await saveAuthority(store, rootLocation(), ROOT_REQUEST, certificate, rootKeys, undefined);
     }
@@ -229,7 +230,7 @@ export class SandboxPki {
         if (keys === undefined) throw new Error("unreachable: one key pair per missing country CA");
         const validity = validityFrom(now(), COUNTRY_CA_VALIDITY_DAYS, issuingRoot.nodeCertificate.validToDate);
         const request = countryCaRequest(country);
-        const { subject, profile } = request.shape();
+        const { subject, profile } = request.shape(await loadX509());
         const certificate = await issueCertificate(subject, keys.keys.publicKey, await issuingRoot.issuing(), validity, profile);
         issued.set(country, await saveAuthority(store, countryCaLocation(country), request, certificate, keys, issuingRoot));
       }),
@@ -295,7 +296,7 @@ export class SandboxPki {
       country,
       validityDays: SERVER_VALIDITY_DAYS,
       key: requestKey("servers", name, country ?? "root", subject, hostnames),
-      shape: () => ({ subject: buildSubjectName(subject), profile: tlsServerExtensions(hostnames) }),
+      shape: (x509) => ({ subject: buildSubjectName(x509, subject), profile: tlsServerExtensions(x509, hostnames) }),
     });
   }
 
@@ -320,7 +321,7 @@ export class SandboxPki {
       validityDays: CLIENT_VALIDITY_DAYS,
       // A subject that buildSubjectName refuses is never issued, so no stamp carries it: it fails in shape().
       key: requestKey("clients", name, options.country, subject, extendedKeyUsages, [...keyUsages].sort()),
-      shape: () => ({ subject: buildSubjectName(subject), profile: clientExtensions(extendedKeyUsages, keyUsages) }),
+      shape: (x509) => ({ subject: buildSubjectName(x509, subject), profile: clientExtensions(x509, extendedKeyUsages, keyUsages) }),
     });
   }
 
@@ -359,7 +360,7 @@ export class SandboxPki {
     if (cached === undefined) return undefined;
     const known = this.#store.index[request.kind][request.name];
     if (known?.fingerprintSha256 !== cached.nodeCertificate.fingerprint256) {
-      const entry = describe(location, cached.certPem, cached.nodeCertificate, issuer);
+      const entry = describe(location, cached.nodeCertificate, issuer, await parseWithLibrary(cached.certPem));
       await this.#store.updateIndex((index) => {
         index[request.kind][request.name] = entry;
       });
@@ -370,12 +371,12 @@ export class SandboxPki {
   async #issueLeaf(request: LeafRequest, location: PairLocation): Promise<PemIdentity> {
     const issuer = request.country === undefined ? this.#root : this.#countryCas[request.country];
     const chainPem = request.country === undefined ? [] : [issuer.certPem];
-    const { subject, profile } = request.shape();
+    const { subject, profile } = request.shape(await loadX509());
     const keys = await generateRsaKeyPair();
     const validity = validityFrom(this.#now(), request.validityDays, issuer.nodeCertificate.validToDate);
     const certificate = await issueCertificate(subject, keys.keys.publicKey, await issuer.issuing(), validity, profile);
     const pair = await saveIssued(this.#store, location, request, certificate, keys.privateKeyPem);
-    const entry = describe(location, pair.certPem, pair.nodeCertificate, issuer, certificate);
+    const entry = describe(location, pair.nodeCertificate, issuer, certificate);
     await this.#store.updateIndex((index) => {
       index[request.kind][request.name] = entry;
     });
@@ -383,8 +384,8 @@ export class SandboxPki {
   }
 }
 
-function countryCaSubject(country: SandboxCountry): Name {
-  return buildSubjectName({ C: country, O: ORGANIZATION, CN: `Passerelle Sandbox ${country} CA` });
+function countryCaSubject(x509: X509Library, country: SandboxCountry): Name {
+  return buildSubjectName(x509, { C: country, O: ORGANIZATION, CN: `Passerelle Sandbox ${country} CA` });
 }
 
 function validityFrom(now: Date, days: number, issuerNotAfter?: Date): { notBefore: Date; notAfter: Date } {
@@ -426,8 +427,9 @@ async function loadCertifiedPair(
     if (stamp?.request === request.key && stamp.fingerprintSha256 === nodeCertificate.fingerprint256) {
       return { ...stored, nodeCertificate };
     }
-    const { subject, profile } = request.shape();
-    if (!hasProfile(new X509Certificate(stored.certPem), subject, profile)) return undefined;
+    const x509 = await loadX509();
+    const { subject, profile } = request.shape(x509);
+    if (!hasProfile(new x509.X509Certificate(stored.certPem), subject, profile)) return undefined;
   } catch {
     return undefined;
   }
@@ -452,7 +454,7 @@ async function saveIssued(
 
 /** The parsed certificate and WebCrypto key of a CA, made once, when it first issues. */
 function lazyIssuing(certPem: string, keyPem: string): () => Promise<IssuingAuthority> {
-  return lazily(async () => ({ certificate: new X509Certificate(certPem), signingKey: await importRsaSigningKey(keyPem) }));
+  return lazily(async () => ({ certificate: await parseWithLibrary(certPem), signingKey: await importRsaSigningKey(keyPem) }));
 }
 
 async function loadAuthority(
@@ -468,7 +470,10 @@ async function loadAuthority(
   return {
     certPem: pair.certPem,
     nodeCertificate: pair.nodeCertificate,
-    indexEntry: known?.fingerprintSha256 === pair.nodeCertificate.fingerprint256 ? known : describe(location, pair.certPem, pair.nodeCertificate, issuer),
+    indexEntry:
+      known?.fingerprintSha256 === pair.nodeCertificate.fingerprint256
+        ? known
+        : describe(location, pair.nodeCertificate, issuer, await parseWithLibrary(pair.certPem)),
     issuing: lazyIssuing(pair.certPem, pair.keyPem),
   };
 }
@@ -485,19 +490,18 @@ async function saveAuthority(
   return {
     certPem: pair.certPem,
     nodeCertificate: pair.nodeCertificate,
-    indexEntry: describe(location, pair.certPem, pair.nodeCertificate, issuer, certificate),
+    indexEntry: describe(location, pair.nodeCertificate, issuer, certificate),
     issuing: async () => ({ certificate, signingKey: keys.keys.privateKey }),
   };
 }
 
-/** The index entry of a certificate; `certificate` when already parsed by @peculiar/x509 (for its RFC 4514 names). */
-function describe(
-  location: PairLocation,
-  certPem: string,
-  nodeCertificate: NodeX509Certificate,
-  issuer: Authority | undefined,
-  certificate: X509Certificate = new X509Certificate(certPem),
-): IndexEntry {
+/** A certificate parsed by @peculiar/x509 (its RFC 4514 names, its extensions for issuing). */
+async function parseWithLibrary(certPem: string): Promise<X509Certificate> {
+  return new (await loadX509()).X509Certificate(certPem);
+}
+
+/** The index entry of a certificate, from both parses (`certificate` gives the RFC 4514 names). */
+function describe(location: PairLocation, nodeCertificate: NodeX509Certificate, issuer: Authority | undefined, certificate: X509Certificate): IndexEntry {
   return {
     ...location,
     subject: certificate.subject,

@@ -7,8 +7,8 @@
  * literally. Attribute order in the encoding is the conventional one, most
  * general first (C, ST, L, O, OU, … , CN), whatever the record's key order.
  */
-import "reflect-metadata";
-import { Name, type JsonNameParams } from "@peculiar/x509";
+import type { JsonNameParams, Name } from "@peculiar/x509";
+import type { X509Library } from "../x509-library.js";
 
 /** Attribute short names accepted in a subject record, with their OIDs (X.520, PKCS #9, RFC 4519). */
 const ATTRIBUTE_TYPES: Readonly<Record<string, string>> = {
@@ -49,7 +49,7 @@ export type SubjectRecord = Readonly<Record<string, string | readonly string[]>>
  * Builds the `Name` for a subject record. Throws `TypeError` on an unknown
  * attribute, an empty value, or a value whose ASN.1 syntax forbids it.
  */
-export function buildSubjectName(subject: SubjectRecord): Name {
+export function buildSubjectName(x509: X509Library, subject: SubjectRecord): Name {
   const attributes: Array<{ oid: string; value: string }> = [];
   for (const [key, raw] of Object.entries(subject)) {
     const oid = ATTRIBUTE_TYPES[key] ?? (DOTTED_OID.test(key) ? key : undefined);
@@ -76,11 +76,12 @@ export function buildSubjectName(subject: SubjectRecord): Name {
   // Array.prototype.sort is stable: equal ranks keep the caller's order.
   attributes.sort((a, b) => rank(a.oid) - rank(b.oid));
 
-  const json: JsonNameParams = attributes.map(({ oid, value }) => ({ [oid]: [encodeAttributeValue(oid, value)] }));
-  return new Name(json);
+  const json: JsonNameParams = attributes.map(({ oid, value }) => ({ [oid]: [encodeAttributeValue(x509, oid, value)] }));
+  return new x509.Name(json);
 }
 
 function encodeAttributeValue(
+  x509: X509Library,
   oid: string,
   value: string,
 ): { printableString: string } | { utf8String: string } | { ia5String: string } {
@@ -92,7 +93,7 @@ function encodeAttributeValue(
     if (!/^[\x20-\x7e]*$/.test(value)) throw new TypeError(`Subject attribute ${oid} must be ASCII`);
     return { ia5String: value };
   }
-  if (Name.isPrintableString(value)) return { printableString: value };
+  if (x509.Name.isPrintableString(value)) return { printableString: value };
   if (PRINTABLE_ONLY.has(oid)) {
     throw new TypeError(`Subject attribute ${oid} must be a PrintableString (letters, digits, space, '()+,-./:=?)`);
   }

@@ -9,12 +9,13 @@
  * id-kp-codeSigning) — so a practitioner's signing certificate from the
  * same national CA cannot publish templates.
  */
-import "reflect-metadata";
 import type { X509Certificate } from "node:crypto";
-import { ExtendedKeyUsageExtension, X509Certificate as PeculiarCertificate } from "@peculiar/x509";
+import type { ExtendedKeyUsageExtension } from "@peculiar/x509";
 import { CmsError, createSignedData, verifySignedData } from "../../../protocols/cms/index.js";
 import { validateChain, type CertificateInput } from "../../../trust/certificates/index.js";
+import { ExtensionOid } from "../../../trust/certificate-constants.js";
 import type { Signer } from "../../../trust/signer.js";
+import { loadX509 } from "../../../trust/x509-library.js";
 import { TemplatePackageError } from "./errors.js";
 import type { TemplatePackage } from "./package-format.js";
 
@@ -55,8 +56,9 @@ export async function signManifest(manifestBytes: Uint8Array, signer: Signer, op
   });
 }
 
-function hasExtendedKeyUsage(certificate: X509Certificate, oid: string): boolean {
-  const extension = new PeculiarCertificate(certificate.raw).getExtension(ExtendedKeyUsageExtension);
+async function hasExtendedKeyUsage(certificate: X509Certificate, oid: string): Promise<boolean> {
+  const { X509Certificate: PeculiarCertificate } = await loadX509();
+  const extension = new PeculiarCertificate(certificate.raw).getExtension<ExtendedKeyUsageExtension>(ExtensionOid.extKeyUsage);
   return extension !== null && extension.usages.map(String).includes(oid);
 }
 
@@ -87,7 +89,7 @@ export async function verifyPackageSignature(pkg: TemplatePackage, trust: Packag
           at,
         });
         if (!validation.valid) throw validation.error;
-        if (requiredUsage !== null && !hasExtendedKeyUsage(leaf, requiredUsage)) {
+        if (requiredUsage !== null && !(await hasExtendedKeyUsage(leaf, requiredUsage))) {
           throw new Error(`the certificate ${leaf.subject.replaceAll("\n", ", ")} is not allowed to sign template packages (extended key usage ${requiredUsage} missing)`);
         }
       },
