@@ -88,7 +88,11 @@ for (const file of files) {
 // Kept off the gateway's start (each loads on first use, see its module): a static import from the modules
 // `passerelle start` loads would make every gateway hold it from its first second.
 const START_MODULES = ["dist/cli.js", "dist/commands.js", "dist/gateway/create-gateway.js", "dist/sandbox/child-process.js"];
-const LOADED_ON_FIRST_USE = { "node_modules/@peculiar/x509/": "src/trust/x509-library.ts" };
+const LOADED_ON_FIRST_USE = {
+  "node_modules/@peculiar/x509/": "src/trust/x509-library.ts",
+  "node_modules/@xmldom/xmldom/": "src/protocols/xmldsig/load.ts (or src/services/lu/mysecu/messages.ts)",
+  "node_modules/pdf-lib/": "src/protocols/pades/load.ts",
+};
 const staticallyLoaded = new Set(START_MODULES);
 for (const file of staticallyLoaded) {
   for (const imported of result.metafile.inputs[file]?.imports ?? []) {

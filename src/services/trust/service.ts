@@ -24,8 +24,8 @@ import { PasserelleError } from "../../errors/index.js";
 import type { PdfSignatureReport } from "../../protocols/pades/index.js";
 import { loadPades } from "../../protocols/pades/load.js";
 import { TIMESTAMP_HASH_ALGORITHMS, verifyTimestampToken, type TimestampHashAlgorithm } from "../../protocols/tsp/index.js";
-import { parseXml, serializeXml } from "../../protocols/xml/index.js";
-import { XADES_NAMESPACE, XmlSignatureError, signXades, signXml, verifyXades, verifyXmlSignature, type TrustPolicy } from "../../protocols/xmldsig/index.js";
+import type { TrustPolicy } from "../../protocols/xmldsig/index.js";
+import { loadXml, loadXmlDsig } from "../../protocols/xmldsig/load.js";
 import type { ChainValidationResult } from "../../trust/certificates/index.js";
 import type { Signer } from "../../trust/signer.js";
 import { invalidHash, tsaNotConfigured } from "./errors.js";
@@ -209,6 +209,7 @@ export class TrustService {
   async signXml(ctx: TrustCallContext, xml: Buffer, input: SignXmlInput = {}): Promise<{ xml: string; signer: string }> {
     return this.#audited("trust.sign.xml", ctx, async (note) => {
       note.detail.push(`input=sha256:${sha256(xml)}`, `bytes=${xml.length}`, `xades=${input.xades === true}`);
+      const [{ parseXml }, { signXades, signXml }] = await Promise.all([loadXml(), loadXmlDsig()]);
       // Parsed (and refused: DTD, size, depth) before any key is touched.
       const document = parseXml(xml, { maxBytes: this.#maxXmlBytes });
       const { source, signer } = await this.#signerFor(ctx, input.signer, note);
@@ -278,6 +279,7 @@ export class TrustService {
   async verifyXml(ctx: TrustCallContext, xml: Buffer): Promise<XmlVerdict> {
     return this.#audited("trust.verify.xml", ctx, async (note) => {
       note.detail.push(`input=sha256:${sha256(xml)}`, `bytes=${xml.length}`);
+      const [{ parseXml, serializeXml }, { XADES_NAMESPACE, XmlSignatureError, verifyXades, verifyXmlSignature }] = await Promise.all([loadXml(), loadXmlDsig()]);
       const document = parseXml(xml, { maxBytes: this.#maxXmlBytes });
       let chain: ChainValidationResult | undefined;
       const trustPolicy: TrustPolicy = async (certificates, { at }) => {

@@ -31,7 +31,6 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { badRequest, type InvalidParam } from "../../../errors/index.js";
 import type { GatewayMetrics } from "../../../observability/metrics.js";
-import { parseXml } from "../../../protocols/xml/index.js";
 import {
   UpstreamClient,
   type UpstreamBreakerOptions,
@@ -42,14 +41,14 @@ import {
 } from "../../../transport/index.js";
 import type { Signer } from "../../../trust/signer.js";
 import type { Vault } from "../../../vault/index.js";
-import { buildDepositRequest, readDepositResponse, type DepositReceipt } from "./deposit-message.js";
+import type { DepositReceipt } from "./deposit-message.js";
 import { TOKEN_REFUSAL_FAULTS, depositFaultError, stsFaultError } from "./errors.js";
 import { IdempotentRunner } from "./idempotency.js";
 import { DEPOSIT_DOCUMENT_ACTION, WST_ISSUE_ACTION } from "./namespaces.js";
-import { MYSECU_UPSTREAM, readSoapAnswer, soapRequestHeaders, type SoapVersion } from "./soap-message.js";
-import { buildIssueRequest, readIssueResponse, type MySecuTokenTrust, type SamlToken } from "./sts-request.js";
+import { loadMessages } from "./messages.js";
+import { MYSECU_UPSTREAM, soapRequestHeaders, type SoapVersion } from "./soap-http.js";
+import type { MySecuTokenTrust, SamlToken } from "./sts-request.js";
 import { SamlTokenCache } from "./token-cache.js";
-import { signSoapRequest } from "./ws-security.js";
 
 export interface MySecuIdempotencyOptions {
   /** How long a deposit's result is answered again for its key, in seconds. Default 24 h. */
@@ -278,6 +277,7 @@ export class MySecuClient {
   }
 
   async #issueToken(): Promise<SamlToken> {
+    const { buildIssueRequest, parseXml, readIssueResponse, readSoapAnswer, signSoapRequest } = await loadMessages();
     const now = this.#now();
     const signed = await signSoapRequest(parseXml(buildIssueRequest(this.#version, this.#audience)), {
       signer: this.#signer,
@@ -298,6 +298,7 @@ export class MySecuClient {
   }
 
   async #depositWithToken(message: MySecuDepositRequest & { clientReference: string; documentSha256: string }): Promise<DepositReceipt> {
+    const { buildDepositRequest, readDepositResponse, readSoapAnswer } = await loadMessages();
     for (let attempt = 1; ; attempt += 1) {
       const token = await this.#tokens.get();
       const body = buildDepositRequest(

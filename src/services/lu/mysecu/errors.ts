@@ -4,7 +4,8 @@
  * stays in the log, since a business service's words may quote patient data.
  */
 import { PasserelleError } from "../../../errors/index.js";
-import { MYSECU_UPSTREAM, type SoapFault } from "./soap-message.js";
+import { MYSECU_UPSTREAM } from "./soap-http.js";
+import type { SoapFault } from "./soap-message.js";
 
 export type MySecuDepositRefusal = "document_signature_invalid" | "signer_mismatch" | "document_invalid" | "matricule_invalid";
 

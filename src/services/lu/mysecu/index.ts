@@ -12,6 +12,6 @@ export {
 } from "./client.js";
 export type { MySecuTokenTrust, SamlToken } from "./sts-request.js";
 export type { MySecuDepositRefusal } from "./errors.js";
-export type { SoapVersion } from "./soap-message.js";
+export type { SoapVersion } from "./soap-http.js";
 export { IdempotentRunner, type IdempotencyOptions, type IdempotentOutcome } from "./idempotency.js";
-export { signSoapRequest, type SignSoapRequestOptions } from "./ws-security.js";
+export type { SignSoapRequestOptions } from "./ws-security.js";

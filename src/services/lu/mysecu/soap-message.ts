@@ -1,27 +1,16 @@
 /**
- * SOAP 1.1 / 1.2 as the mySecu client sends and reads it: HTTP headers per
- * version (SOAP 1.1 §6.1.1 SOAPAction; SOAP 1.2 Part 2 §7.1.4 the `action`
- * media-type parameter), and the answer read safely (src/protocols/xml) as
- * either the Body's payload or a Fault with its code resolved to a namespace.
+ * SOAP 1.1 / 1.2 answers as the mySecu client reads them: safely
+ * (src/protocols/xml), as either the Body's payload or a Fault with its code
+ * resolved to a namespace. The versions' namespaces and HTTP headers are in
+ * soap-http.ts.
  */
 import type { Document, Element } from "@xmldom/xmldom";
 import { XmlParseError, childElements, isNamed, parseXml } from "../../../protocols/xml/index.js";
 import { UpstreamError } from "../../../transport/index.js";
 import { SOAP11_NAMESPACE, SOAP12_NAMESPACE, SYNCEXCHANGE_NAMESPACE, WSSE_NAMESPACE, WST_NAMESPACE } from "./namespaces.js";
+import { MYSECU_UPSTREAM, soapNamespace, type SoapVersion } from "./soap-http.js";
 
-export type SoapVersion = "1.1" | "1.2";
-
-export const MYSECU_UPSTREAM = "lu-mysecu";
-
-export function soapNamespace(version: SoapVersion): string {
-  return version === "1.1" ? SOAP11_NAMESPACE : SOAP12_NAMESPACE;
-}
-
-export function soapRequestHeaders(version: SoapVersion, action: string): Record<string, string> {
-  return version === "1.1"
-    ? { "content-type": "text/xml; charset=utf-8", soapaction: `"${action}"`, accept: "text/xml" }
-    : { "content-type": `application/soap+xml; charset=utf-8; action="${action}"`, accept: "application/soap+xml" };
-}
+export { MYSECU_UPSTREAM, soapNamespace, soapRequestHeaders, type SoapVersion } from "./soap-http.js";
 
 /** A SOAP fault, its code as `prefix:LocalName` with the prefixes of this module (`wsse:FailedCheck`, `sx:PractitionerNotEnrolled`). */
 export interface SoapFault {
