@@ -1,7 +1,7 @@
 // Foundation benchmark (issue #2):
 //  1. throughput and p99 of an authenticated GET /v1/caller through the gateway
 //     vs a bare Fastify route, both measured now, in separate processes, with wrk;
-//  2. RSS after start and after two rounds of 100k requests;
+//  2. RSS after start (a restart; the first start beside) and after two rounds of 100k requests;
 //  3. cold start of `passerelle start` (sandbox profile) until /health/live and
 //     /health/ready answer 200: restarts on an existing DATA_DIR, then first starts
 //     on an empty one (which also issue the sandbox PKI).
@@ -65,8 +65,17 @@ console.log(`  median pair  : bare Fastify ${fmt(bareRun.rps)} req/s, p99 ${fmt(
 console.log(`  ratio        : ${fmt(gwRun.rps / bareRun.rps, 2)} (target >= 0.60)`);
 
 // --- 2. RSS across two rounds of 100k requests ---------------------------------
-// A gateway of its own, so that "after round 1" follows 100k requests, not the pairs above as well.
-const fresh = startProcess(START_ARGS, { SANDBOX_API_KEY: KEY, RATE_LIMIT_PER_MINUTE: "0" });
+// A gateway of its own, so that "after round 1" follows 100k requests, not the pairs above as well. It
+// restarts on a DATA_DIR whose sandbox PKI a first start issued, as a deployed gateway starts: issuing
+// loads the certificate-making code (src/trust/x509-library.ts) into the gateway's process too, once
+// per DATA_DIR. That first start's RSS is printed beside.
+const rssDir = mkdtempSync(path.join(tmpdir(), "passerelle-bench-"));
+const issuing = startProcess(START_ARGS, { SANDBOX_API_KEY: KEY, RATE_LIMIT_PER_MINUTE: "0" }, rssDir);
+await waitStatus(await issuing.url, "/health/ready");
+await new Promise((resolve) => setTimeout(resolve, 1000));
+const rssFirstStart = rssMb(issuing.child.pid);
+await issuing.stop();
+const fresh = startProcess(START_ARGS, { SANDBOX_API_KEY: KEY, RATE_LIMIT_PER_MINUTE: "0" }, rssDir);
 const freshUrl = await fresh.url;
 await waitStatus(freshUrl, "/health/ready");
 // At the first 200 of /health/ready, and a second later: the RSS drops by some 6 MB within ~0.1 s of
@@ -86,7 +95,7 @@ const rss1 = rssMb(fresh.child.pid);
 const round2 = wrkAtLeast(freshUrl, 100_000);
 const rss2 = rssMb(fresh.child.pid);
 console.log(`RSS of the gateway's process (sandbox profile, memory vault; the simulators' process: ${fmt(sandboxRss, 1)} MB):`);
-console.log(`  after start            : ${fmt(rssStart, 1)} MB, 1 s after the first ready answer (${fmt(rssAtReady, 1)} MB at it)`);
+console.log(`  after start            : ${fmt(rssStart, 1)} MB, 1 s after the first ready answer (${fmt(rssAtReady, 1)} MB at it); the first start, which issued the sandbox PKI: ${fmt(rssFirstStart, 1)} MB`);
 console.log(`  after round 1 (${fmt(round1.total)} req): ${fmt(rss1, 1)} MB`);
 console.log(`  after round 2 (${fmt(round2.total)} req): ${fmt(rss2, 1)} MB  (growth ${fmt(rss2 - rss1, 1)} MB; target < 120 MB, no growth)`);
 await fresh.cleanup();
