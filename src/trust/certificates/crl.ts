@@ -19,7 +19,6 @@
  */
 import { stat, readFile } from "node:fs/promises";
 import type { CRLDistributionPointsExtension, X509Crl } from "@peculiar/x509";
-import { lazily } from "../../lazily.js";
 import type { UpstreamClient } from "../../transport/index.js";
 import { ExtensionOid } from "../certificate-constants.js";
 import { loadX509 } from "../x509-library.js";
@@ -99,37 +98,35 @@ export interface CrlSource {
 /** CRLs given in memory (configuration, tests). */
 export class StaticCrlSource implements CrlSource {
   readonly description: string;
-  readonly #crls: () => Promise<readonly Crl[]>;
+  readonly #given: ReadonlyArray<Crl | Uint8Array | string>;
+  /** The parse, made at the first crls() call and kept, failed or not: the same CRLs give the same answer. */
+  #parsed: Promise<readonly Crl[]> | undefined;
 
   /**
-   * Parses the CRLs at the first crls() call (they are never parsed twice);
-   * a CRL that does not parse makes it reject with a TypeError naming it:
-   * these are the caller's own.
+   * Parses the CRLs at the first crls() call, once; a CRL that does not
+   * parse makes it reject with a TypeError naming it: these are the caller's own.
    */
   constructor(crls: ReadonlyArray<Crl | Uint8Array | string>, description = "configured CRLs") {
     if (!Array.isArray(crls)) throw new TypeError("StaticCrlSource needs an array of CRLs");
     if (!crls.every((crl) => crl instanceof Crl || crl instanceof Uint8Array || typeof crl === "string")) {
       throw new TypeError("StaticCrlSource takes CRLs as Crl objects, DER bytes or PEM text");
     }
-    const given = [...crls];
-    this.#crls = lazily(async () => {
-      const parsed = await Promise.all(
-        given.map(async (crl, index) => {
-          if (crl instanceof Crl) return [crl];
-          try {
-            return await parseCrls(crl);
-          } catch (error) {
-            throw new TypeError(`CRL ${index + 1}: ${(error as Error).message}`, { cause: error });
-          }
-        }),
-      );
-      return parsed.flat();
-    });
+    this.#given = [...crls];
     this.description = description;
   }
 
   crls(): Promise<readonly Crl[]> {
-    return this.#crls();
+    this.#parsed ??= Promise.all(
+      this.#given.map(async (crl, index) => {
+        if (crl instanceof Crl) return [crl];
+        try {
+          return await parseCrls(crl);
+        } catch (error) {
+          throw new TypeError(`CRL ${index + 1}: ${(error as Error).message}`, { cause: error });
+        }
+      }),
+    ).then((parsed) => parsed.flat());
+    return this.#parsed;
   }
 }
 
