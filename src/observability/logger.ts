@@ -82,9 +82,9 @@ export function createLogger(settings: LoggerSettings): Logger {
       },
     },
   };
-  // Without a destination: stdout, written asynchronously, the lines of each event-loop turn handed over as one
-  // string (see log-destination.ts), and flushed synchronously when the process exits. The audit trail, which
-  // must not lose a record, has its own fsynced sink.
+  // Without a destination: stdout, the lines of each event-loop turn written as one string, synchronously (see
+  // log-destination.ts), and what is pending flushed when the process exits. The audit trail, which must not lose
+  // a record, has its own fsynced sink.
   const logger = pino(options, settings.destination ?? stdoutDestination());
   OWN_LOGGERS.add(logger);
   return logger;
