@@ -41,5 +41,5 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Heap sizing flags: see README, Architecture, "Memory".
-ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=30", "dist/bin/passerelle.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=30", "dist/bin/passerelle.js"]
 CMD ["start"]

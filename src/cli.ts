@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=8192 node --max-semi-space-size=8 --heap-growing-percent=30
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=8192 node --max-semi-space-size=4 --heap-growing-percent=30
 /**
  * The `passerelle` command. This entry only turns on Node's on-disk compile
  * cache (V8 code cache, in the OS temp directory; NODE_DISABLE_COMPILE_CACHE=1
@@ -7,7 +7,7 @@
  * ./commands.ts.
  *
  * The shebang (like `npm start` and the Dockerfile) sizes V8's heap for a
- * gateway: young generation capped at 2 × 8 MB semi-spaces (since Node 22
+ * gateway: young generation capped at 2 × 4 MB semi-spaces (since Node 22
  * V8 sizes it from the host's memory, 128 MB on a 24 GB machine), and the
  * old generation grown by 30 % rather than V8's default factor after each
  * full collection; and glibc's malloc to two arenas rather than one per
