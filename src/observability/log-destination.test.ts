@@ -1,7 +1,10 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { CoalescingDestination, type FlushableDestination } from "./log-destination.js";
+import { CoalescingDestination, FileDescriptorWriter, type FlushableDestination } from "./log-destination.js";
 
 class RecordingTarget implements FlushableDestination {
   readonly writes: string[] = [];
@@ -67,5 +70,63 @@ describe("CoalescingDestination", () => {
     expect(lines).toHaveLength(501);
     expect(lines.map((l) => l.i).slice(0, 500)).toEqual(Array.from({ length: 500 }, (_, i) => i));
     expect(lines.at(-1)?.msg).toBe("stopped");
+  });
+});
+
+describe("FileDescriptorWriter", () => {
+  const destinationModule = fileURLToPath(new URL("../../dist/observability/log-destination.js", import.meta.url));
+
+  it("writes each text whole, multi-byte characters included", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "passerelle-fd-writer-"));
+    try {
+      const file = path.join(dir, "log");
+      const fd = openSync(file, "w");
+      const writer = new FileDescriptorWriter(fd);
+      writer.write('{"msg":"première ligne — é"}\n');
+      writer.write("");
+      writer.write('{"msg":"second"}\n');
+      closeSync(fd);
+      expect(readFileSync(file, "utf8")).toBe('{"msg":"première ligne — é"}\n{"msg":"second"}\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("waits for a full non-blocking pipe to drain (EAGAIN) and loses nothing", async () => {
+    // A real process writes 1 MB to its stdout, a pipe its parent starts reading only after 300 ms: the pipe
+    // (64 kB) fills, and libuv made it non-blocking when the child touched process.stdout.
+    const text = `${"x".repeat(1023)}\n`.repeat(1024);
+    const script = [
+      `const { FileDescriptorWriter } = await import(${JSON.stringify(destinationModule)});`,
+      `void process.stdout.fd;`,
+      `new FileDescriptorWriter(1).write(${JSON.stringify("x".repeat(1023) + "\n")}.repeat(1024));`,
+    ].join("\n");
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+    child.stdout.resume();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(code, stderr).toBe(0);
+    expect(Buffer.concat(chunks).toString("utf8")).toBe(text);
+  });
+
+  it("drops lines without an error once the reader is gone (EPIPE)", async () => {
+    const script = [
+      `const { FileDescriptorWriter } = await import(${JSON.stringify(destinationModule)});`,
+      `const writer = new FileDescriptorWriter(1);`,
+      `await new Promise((resolve) => setTimeout(resolve, 200));`,
+      `for (let i = 0; i < 100; i++) writer.write("line after the reader left\\n");`,
+      `process.stderr.write("still running");`,
+    ].join("\n");
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect([code, stderr]).toEqual([0, "still running"]);
   });
 });
