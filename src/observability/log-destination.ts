@@ -122,7 +122,7 @@ let stdout: CoalescingDestination | undefined;
  * load that text outlived two young collections and was promoted. With the
  * access line on, 8 s of wrk on GET /v1/caller promoted 29–42 MB (3.3 MB
  * written synchronously, as with the access line off), and the gateway's RSS
- * rose by some 20 MB instead of 6 (README, "Memory"). A synchronous write also
+ * rose by some 20 MB instead of 6 (README, Architecture). A synchronous write also
  * keeps memory bounded when the reader of stdout is slow (it waits for the
  * reader, as a blocking Docker log driver does, instead of queueing without
  * limit) and loses no line if the process dies.
