@@ -90,7 +90,8 @@ describe("signXades / verifyXades", () => {
     const { stdout } = await promisify(execFile)("openssl", ["asn1parse", "-inform", "DER", "-in", file]);
     expect(stdout).toMatch(/cont \[ 4 \]/);
     expect(stdout).toContain(":Passerelle Sandbox FR CA");
-    expect(stdout.toUpperCase()).toContain(`INTEGER           :${pki.signer.certificate.serialNumber.replace(/^0+/, "").toUpperCase()}`);
+    // Both print the serial byte by byte: a first byte under 0x10 keeps its leading 0 ("06F3…"); only whole zero bytes go.
+    expect(stdout.toUpperCase()).toContain(`INTEGER           :${pki.signer.certificate.serialNumber.toUpperCase().replace(/^(00)+(?=.)/, "")}`);
   });
 
   it("is also a plain XML-DSig signature, once the SignedProperties inside the Signature are allowed", async () => {
