@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { START_ARGS, parseWrkReport, rssMb, sandboxPid, startProcess, waitStatus } from "./support/gateway-process.mjs";
+import { START_ARGS, parseWrkReport, rssMb, sandboxPid, startProcess, v8MemoryMb, waitStatus } from "./support/gateway-process.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const KEY = "psk_bench_0123456789abcdef0123456789";
@@ -90,14 +90,20 @@ function wrkAtLeast(url, count) {
   while (total < count) total += wrk(url, Math.ceil((count - total) / gwRun.rps) + 1).total;
   return { total };
 }
+// With each RSS, the V8 heap the gateway reports (read after the RSS, as its scrape allocates): what
+// of a difference is JavaScript objects, live or awaiting the next full collection.
+const heapStart = await v8MemoryMb(freshUrl);
 const round1 = wrkAtLeast(freshUrl, 100_000);
 const rss1 = rssMb(fresh.child.pid);
+const heap1 = await v8MemoryMb(freshUrl);
 const round2 = wrkAtLeast(freshUrl, 100_000);
 const rss2 = rssMb(fresh.child.pid);
+const heap2 = await v8MemoryMb(freshUrl);
+const heap = ({ used, committed }) => `V8 heap ${fmt(used, 1)} of ${fmt(committed, 1)} MB`;
 console.log(`RSS of the gateway's process (sandbox profile, memory vault; the simulators' process: ${fmt(sandboxRss, 1)} MB):`);
-console.log(`  after start            : ${fmt(rssStart, 1)} MB, 1 s after the first ready answer (${fmt(rssAtReady, 1)} MB at it); the first start, which issued the sandbox PKI: ${fmt(rssFirstStart, 1)} MB`);
-console.log(`  after round 1 (${fmt(round1.total)} req): ${fmt(rss1, 1)} MB`);
-console.log(`  after round 2 (${fmt(round2.total)} req): ${fmt(rss2, 1)} MB  (growth ${fmt(rss2 - rss1, 1)} MB; target < 120 MB, no growth)`);
+console.log(`  after start            : ${fmt(rssStart, 1)} MB, 1 s after the first ready answer (${fmt(rssAtReady, 1)} MB at it); the first start, which issued the sandbox PKI: ${fmt(rssFirstStart, 1)} MB; ${heap(heapStart)}`);
+console.log(`  after round 1 (${fmt(round1.total)} req): ${fmt(rss1, 1)} MB; ${heap(heap1)}`);
+console.log(`  after round 2 (${fmt(round2.total)} req): ${fmt(rss2, 1)} MB; ${heap(heap2)}  (growth ${fmt(rss2 - rss1, 1)} MB; target < 120 MB, no growth)`);
 await fresh.cleanup();
 
 // --- 3. cold start ----------------------------------------------------------

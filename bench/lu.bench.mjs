@@ -37,7 +37,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Agent, fetch } from "undici";
-import { START_ARGS, START_ENV, cpuSeconds, parseWrkReport, peakRssMb, rssMb, sandboxPid, startProcess, waitStatus } from "./support/gateway-process.mjs";
+import { START_ARGS, START_ENV, cpuSeconds, parseWrkReport, peakRssMb, rssMb, sandboxPid, startProcess, v8MemoryMb, waitStatus } from "./support/gateway-process.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = (p) => import(path.join(root, "dist", p));
@@ -140,18 +140,10 @@ function wrkScript(headers, bodyFile) {
   ].join("\n");
 }
 
-/**
- * The gateway's V8 heap (used of total) and external memory, in MB, from its
- * process metrics (prom-client's default metrics, prefixed passerelle_): what
- * of its RSS is JavaScript objects, what is buffers, code and the allocator's.
- */
+/** The gateway's V8 heap (used of committed) and external memory, in MB (see v8MemoryMb). */
 async function gatewayMemory(gatewayUrl) {
-  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
-  const value = (name) => Number(new RegExp(`^passerelle_${name} (\\S+)$`, "m").exec(text)?.[1]) / 2 ** 20;
-  const heapUsed = value("nodejs_heap_size_used_bytes");
-  const heapTotal = value("nodejs_heap_size_total_bytes");
-  const external = value("nodejs_external_memory_bytes");
-  return `V8 heap ${fmt(heapUsed, 1)} of ${fmt(heapTotal, 1)}, external ${fmt(external, 1)}`;
+  const { used, committed, external } = await v8MemoryMb(gatewayUrl);
+  return `V8 heap ${fmt(used, 1)} of ${fmt(committed, 1)}, external ${fmt(external, 1)}`;
 }
 
 /** Documents the gateway has answered 200 for, from its own counter (GET /metrics, passerelle_http_requests_total). */

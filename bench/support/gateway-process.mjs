@@ -4,6 +4,7 @@
 // profile) in the child process it forks (src/sandbox/child-process.ts), and
 // what /proc says about either process (RSS, CPU time). Linux only.
 import { spawn, spawnSync } from "node:child_process";
+import { get } from "node:http";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -102,6 +103,26 @@ export function rssMb(pid) {
 /** The highest resident set size of the process's life so far, in MB (VmHWM). */
 export function peakRssMb(pid) {
   return statusField(pid, "VmHWM");
+}
+
+/**
+ * The gateway's V8 heap and external memory, in MB, from its process metrics
+ * (`GET /metrics`, prom-client's default metrics prefixed passerelle_): `used`
+ * is the heap's objects, live or not yet collected; `committed` the memory
+ * V8 holds for them (every space's pages); `external` the buffers. What of the
+ * RSS is JavaScript, and what is code, OpenSSL and the allocator's. A
+ * connection of its own (no keep-alive): the benchmarks ask between runs
+ * longer than the gateway's keep-alive timeout.
+ */
+export async function v8MemoryMb(url) {
+  const text = await new Promise((resolve, reject) => {
+    get(`${url}/metrics`, { agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (d) => (body += d)).on("end", () => resolve(body)).on("error", reject);
+    }).on("error", reject);
+  });
+  const value = (name) => Number(new RegExp(`^passerelle_${name} (\\S+)$`, "m").exec(text)?.[1]) / 2 ** 20;
+  return { used: value("nodejs_heap_size_used_bytes"), committed: value("nodejs_heap_size_total_bytes"), external: value("nodejs_external_memory_bytes") };
 }
 
 // Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux x86).
