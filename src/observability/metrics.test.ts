@@ -48,3 +48,19 @@ describe("GatewayMetrics HTTP series", () => {
     expect(await metrics.registry.metrics()).not.toContain('route="/health/live"');
   });
 });
+
+describe("GatewayMetrics process series", () => {
+  it("see the event loop blocked for longer than their sampling period", async () => {
+    const metrics = new GatewayMetrics();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const until = performance.now() + 120;
+    while (performance.now() < until) {
+      // the loop is blocked: a sample falls due meanwhile and fires ~70 ms late
+    }
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const text = await metrics.registry.metrics();
+    const max = Number(/^passerelle_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1]);
+    expect(max).toBeGreaterThanOrEqual(0.05);
+    expect(max).toBeLessThan(5);
+  });
+});

