@@ -4,8 +4,8 @@
 // profile) in the child process it forks (src/sandbox/child-process.ts), and
 // what /proc says about either process (RSS, CPU time). Linux only.
 import { spawn, spawnSync } from "node:child_process";
-import { get } from "node:http";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { get } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -117,6 +117,11 @@ export function peakRssMb(pid) {
 export async function v8MemoryMb(url) {
   const text = await new Promise((resolve, reject) => {
     get(`${url}/metrics`, { agent: false }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`GET ${url}/metrics answered ${res.statusCode}`));
+        return;
+      }
       let body = "";
       res.setEncoding("utf8").on("data", (d) => (body += d)).on("end", () => resolve(body)).on("error", reject);
     }).on("error", reject);
