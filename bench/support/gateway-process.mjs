@@ -130,6 +130,40 @@ export async function v8MemoryMb(url) {
   return { used: value("nodejs_heap_size_used_bytes"), committed: value("nodejs_heap_size_total_bytes"), external: value("nodejs_external_memory_bytes") };
 }
 
+/**
+ * Has the V8 of a process started with `--inspect=127.0.0.1:0` collect all
+ * the garbage it can, as it does by itself once the process has gone ~100 s
+ * without allocating (its memory reducer's watchdog): the Chrome DevTools
+ * protocol's `HeapProfiler.collectGarbage` (V8's LowMemoryNotification, full
+ * collections until nothing more is freed, the free pages returned to the
+ * system). Resolves once the collection has run, with its duration in ms.
+ * Uses the WebSocket client built into Node ≥ 22.
+ */
+export async function collectGarbage(proc) {
+  const endpoint = /Debugger listening on (ws:\/\/\S+)/.exec(proc.stderr())?.[1];
+  if (endpoint === undefined) throw new Error("the process was not started with --inspect (no debugger URL on its stderr)");
+  const socket = new WebSocket(endpoint);
+  try {
+    await new Promise((resolve, reject) => {
+      socket.addEventListener("open", resolve, { once: true });
+      socket.addEventListener("error", () => reject(new Error(`cannot connect to the inspector at ${endpoint}`)), { once: true });
+    });
+    const t0 = performance.now();
+    await new Promise((resolve, reject) => {
+      socket.addEventListener("message", (event) => {
+        const answer = JSON.parse(String(event.data));
+        if (answer.id !== 1) return;
+        if (answer.error) reject(new Error(`HeapProfiler.collectGarbage: ${answer.error.message}`));
+        else resolve();
+      });
+      socket.send(JSON.stringify({ id: 1, method: "HeapProfiler.collectGarbage" }));
+    });
+    return performance.now() - t0;
+  } finally {
+    socket.close();
+  }
+}
+
 // Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux x86).
 const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim()) || 100;
 
