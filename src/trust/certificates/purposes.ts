@@ -59,34 +59,19 @@ const RULES: Record<CertificatePurpose, PurposeRule> = {
   },
 };
 
-const KEY_USAGE_NAMES: Record<number, string> = {
-  [KeyUsage.digitalSignature]: "digitalSignature",
-  [KeyUsage.nonRepudiation]: "nonRepudiation",
-  [KeyUsage.keyEncipherment]: "keyEncipherment",
-  [KeyUsage.dataEncipherment]: "dataEncipherment",
-  [KeyUsage.keyAgreement]: "keyAgreement",
-  [KeyUsage.keyCertSign]: "keyCertSign",
-  [KeyUsage.cRLSign]: "cRLSign",
-};
-
-const EKU_NAMES: Record<string, string> = {
-  [ExtendedKeyUsageOid.serverAuth]: "serverAuth",
-  [ExtendedKeyUsageOid.clientAuth]: "clientAuth",
-  [ExtendedKeyUsageOid.codeSigning]: "codeSigning",
-  [ExtendedKeyUsageOid.emailProtection]: "emailProtection",
-  [ExtendedKeyUsageOid.timeStamping]: "timeStamping",
-  [ExtendedKeyUsageOid.ocspSigning]: "OCSPSigning",
-  [ANY_EXTENDED_KEY_USAGE]: "anyExtendedKeyUsage",
-};
+/** RFC 5280's names, from the constants (`id-kp-OCSPSigning` is spelt as the RFC does). */
+const KEY_USAGE_NAMES = new Map<number, string>(Object.entries(KeyUsage).map(([name, flag]) => [flag, name]));
+const EKU_NAMES = new Map<string, string>([
+  ...Object.entries(ExtendedKeyUsageOid).map(([name, oid]): [string, string] => [oid, name === "ocspSigning" ? "OCSPSigning" : name]),
+  [ANY_EXTENDED_KEY_USAGE, "anyExtendedKeyUsage"],
+]);
 
 export function keyUsageNames(flags: number): string[] {
-  return Object.entries(KEY_USAGE_NAMES)
-    .filter(([bit]) => (flags & Number(bit)) !== 0)
-    .map(([, name]) => name);
+  return [...KEY_USAGE_NAMES].filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
 }
 
 function ekuName(oid: string): string {
-  return EKU_NAMES[oid] ?? oid;
+  return EKU_NAMES.get(oid) ?? oid;
 }
 
 export function keyUsageOf(certificate: ParsedCertificate): KeyUsagesExtension | null {
@@ -110,7 +95,7 @@ export function checkLeafPurpose(leaf: ParsedCertificate, purpose: CertificatePu
   if (rule.keyUsages !== undefined && keyUsage !== null && !rule.keyUsages.some((flag) => (keyUsage.usages & flag) !== 0)) {
     return {
       reason: "key_usage",
-      detail: `certificate ${describe(leaf)} may not be used for ${rule.label}: its keyUsage is ${keyUsageNames(keyUsage.usages).join(", ") || "empty"}, one of ${rule.keyUsages.map((flag) => KEY_USAGE_NAMES[flag]).join(", ")} is needed`,
+      detail: `certificate ${describe(leaf)} may not be used for ${rule.label}: its keyUsage is ${keyUsageNames(keyUsage.usages).join(", ") || "empty"}, one of ${rule.keyUsages.map((flag) => KEY_USAGE_NAMES.get(flag)).join(", ")} is needed`,
     };
   }
   if (rule.extendedKeyUsage === undefined) return undefined;
