@@ -53,6 +53,33 @@ describe("CoalescingDestination", () => {
     expect(target.writes).toEqual(["last words\n"]);
   });
 
+  it("writeThrough flushes what is pending, then hands each later line to the target at once", () => {
+    const target = new RecordingTarget();
+    const destination = new CoalescingDestination(target);
+    destination.write("pending\n");
+    destination.writeThrough();
+    expect([target.writes, target.flushes]).toEqual([["pending\n"], 1]);
+    destination.write("after\n");
+    expect(target.writes).toEqual(["pending\n", "after\n"]);
+  });
+
+  it("stdout writes the lines other exit listeners log, whether they run before or after its own", () => {
+    const logger = fileURLToPath(new URL("../../dist/observability/logger.js", import.meta.url));
+    const script = [
+      `let log;`,
+      `process.on("exit", () => log.info("from an exit listener registered before the logger"));`,
+      `const { createLogger } = await import(${JSON.stringify(logger)});`,
+      `log = createLogger({ level: "info" });`,
+      `process.on("exit", () => log.info("from an exit listener registered after it"));`,
+      `log.info("stopped");`,
+      `process.exit(0);`,
+    ].join("\n");
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    const messages = run.stdout.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(messages).toEqual(["stopped", "from an exit listener registered before the logger", "from an exit listener registered after it"]);
+  });
+
   it("stdout loses no line logged just before process.exit", () => {
     // A real process, with stdout a pipe: the line logged in the same turn as exit() is written at exit.
     // It runs the built module (the test setup builds dist/ first).

@@ -14,19 +14,29 @@ export interface FlushableDestination extends DestinationStream {
  * write(2) per turn rather than one per line.
  *
  * Order is kept, and no line waits past the current turn. `flushSync()` writes
- * what is pending, then flushes the target; the stdout destination does so at
- * process exit.
+ * what is pending, then flushes the target. At process exit, when no later
+ * turn comes, `writeThrough()` flushes and then hands every further line to the
+ * target at once (the stdout destination does so).
  */
 export class CoalescingDestination implements FlushableDestination {
   readonly #target: FlushableDestination;
   readonly #pending: string[] = [];
   #scheduled = false;
+  #throughToTarget = false;
 
   constructor(target: FlushableDestination) {
     this.#target = target;
   }
 
   write(line: string): void {
+    if (this.#throughToTarget) {
+      try {
+        this.#target.write(line);
+      } catch {
+        // The process is exiting and its log cannot be written: nothing more can be done with the line.
+      }
+      return;
+    }
     this.#pending.push(line);
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -37,6 +47,12 @@ export class CoalescingDestination implements FlushableDestination {
   flushSync(): void {
     this.#flush();
     this.#target.flushSync();
+  }
+
+  /** Flushes, then writes each later line as it comes: for the process's last moments, when no turn ends. */
+  writeThrough(): void {
+    this.flushSync();
+    this.#throughToTarget = true;
   }
 
   readonly #flush = (): void => {
@@ -130,9 +146,11 @@ let stdout: CoalescingDestination | undefined;
 export function stdoutDestination(): CoalescingDestination {
   if (stdout === undefined) {
     const destination = new CoalescingDestination(new FileDescriptorWriter(1));
-    process.prependListener("exit", () => {
+    // Whichever exit listeners run before this one, their lines are pending and flushed here; those that
+    // run after it are written as they come.
+    process.on("exit", () => {
       try {
-        destination.flushSync();
+        destination.writeThrough();
       } catch {
         // stdout is unusable: nothing can be written any more.
       }
