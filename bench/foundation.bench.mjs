@@ -111,7 +111,7 @@ await fresh.stop();
 // once the old generation has outgrown a limit it sets from the live size, and gives free pages back to
 // the system only in a memory-reducing collection, which it runs by itself once the process has gone
 // ~100 s without allocating (its memory reducer's watchdog). A second gateway, started under the
-// inspector (loopback), has the same collection run after start and after each round before its RSS is
+// inspector (loopback), has such a collection run after start and after each round before its RSS is
 // read: what the gateway keeps, as opposed to what it has not yet collected.
 const collecting = startProcess(["--inspect=127.0.0.1:0", ...START_ARGS], { SANDBOX_API_KEY: KEY, RATE_LIMIT_PER_MINUTE: "0" }, rssDir);
 const collectingUrl = await collecting.url;
@@ -128,7 +128,7 @@ const collected1 = await afterCollection();
 const collectedRound2 = wrkAtLeast(collectingUrl, 100_000);
 const collected2 = await afterCollection();
 const collectedLine = ({ rss, heap: h, ms }) => `${fmt(rss, 1)} MB; V8 heap ${fmt(h.used, 1)} MB live of ${fmt(h.committed, 1)} (collection ${fmt(ms)} ms)`;
-console.log("  after a full collection (a second gateway; the collection V8 runs by itself after ~100 s without allocating):");
+console.log("  after a full collection (a second gateway, collected through the inspector; V8 does so by itself after ~100 s without allocating):");
 console.log(`    after start            : ${collectedLine(collectedStart)}`);
 console.log(`    after round 1 (${fmt(collectedRound1.total)} req): ${collectedLine(collected1)}`);
 console.log(`    after round 2 (${fmt(collectedRound2.total)} req): ${collectedLine(collected2)}  (growth ${fmt(collected2.rss - collected1.rss, 1)} MB)`);

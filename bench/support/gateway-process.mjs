@@ -131,12 +131,12 @@ export async function v8MemoryMb(url) {
 }
 
 /**
- * Has the V8 of a process started with `--inspect=127.0.0.1:0` collect all
- * the garbage it can, as it does by itself once the process has gone ~100 s
- * without allocating (its memory reducer's watchdog): the Chrome DevTools
- * protocol's `HeapProfiler.collectGarbage` (V8's LowMemoryNotification, full
- * collections until nothing more is freed, the free pages returned to the
- * system). Resolves once the collection has run, with its duration in ms.
+ * Has the V8 of a process started with `--inspect=127.0.0.1:0` collect its
+ * garbage and give the free pages back to the system, as it does by itself
+ * once the process has gone ~100 s without allocating (its memory reducer's
+ * watchdog): the Chrome DevTools protocol's `HeapProfiler.collectGarbage`, a
+ * forced full collection (measured on the gateway: the RSS falls by as much as
+ * after the watchdog's). Resolves once it has run, with its duration in ms.
  * Uses the WebSocket client built into Node ≥ 22.
  */
 export async function collectGarbage(proc) {
