@@ -104,7 +104,7 @@ const heap = ({ used, committed }) => `V8 heap ${fmt(used, 1)} of ${fmt(committe
 console.log(`RSS of the gateway's process (sandbox profile, memory vault; the simulators' process: ${fmt(sandboxRss, 1)} MB):`);
 console.log(`  after start            : ${fmt(rssStart, 1)} MB, 1 s after the first ready answer (${fmt(rssAtReady, 1)} MB at it); the first start, which issued the sandbox PKI: ${fmt(rssFirstStart, 1)} MB; ${heap(heapStart)}`);
 console.log(`  after round 1 (${fmt(round1.total)} req): ${fmt(rss1, 1)} MB; ${heap(heap1)}`);
-console.log(`  after round 2 (${fmt(round2.total)} req): ${fmt(rss2, 1)} MB; ${heap(heap2)}  (growth ${fmt(rss2 - rss1, 1)} MB; target < 120 MB, no growth)`);
+console.log(`  after round 2 (${fmt(round2.total)} req): ${fmt(rss2, 1)} MB; ${heap(heap2)}  (growth ${fmt(rss2 - rss1, 1)} MB, with garbage not yet collected; target < 120 MB)`);
 await fresh.stop();
 
 // The growth between those rounds is garbage V8 has not collected yet: it starts a full collection only
@@ -131,7 +131,7 @@ const collectedLine = ({ rss, heap: h, ms }) => `${fmt(rss, 1)} MB; V8 heap ${fm
 console.log("  after a full collection (a second gateway, collected through the inspector; V8 does so by itself after ~100 s without allocating):");
 console.log(`    after start            : ${collectedLine(collectedStart)}`);
 console.log(`    after round 1 (${fmt(collectedRound1.total)} req): ${collectedLine(collected1)}`);
-console.log(`    after round 2 (${fmt(collectedRound2.total)} req): ${collectedLine(collected2)}  (growth ${fmt(collected2.rss - collected1.rss, 1)} MB)`);
+console.log(`    after round 2 (${fmt(collectedRound2.total)} req): ${collectedLine(collected2)}  (growth ${fmt(collected2.rss - collected1.rss, 1)} MB; target: no growth)`);
 await collecting.cleanup();
 
 // --- 3. cold start ----------------------------------------------------------

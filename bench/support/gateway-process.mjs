@@ -150,6 +150,7 @@ export async function collectGarbage(proc) {
     });
     const t0 = performance.now();
     await new Promise((resolve, reject) => {
+      socket.addEventListener("close", () => reject(new Error("the inspector closed the connection before the collection ended")), { once: true });
       socket.addEventListener("message", (event) => {
         const answer = JSON.parse(String(event.data));
         if (answer.id !== 1) return;
